@@ -1,0 +1,234 @@
+"""The live worksheet socket: y-protocols over a Channels websocket (see PROTOCOL.md).
+
+Thin by design: check access before joining anything, then hand every frame to the room. The hot
+path stays on the event loop: no thread hop per message (Channels' default `dispatch` runs
+`close_old_connections` in a thread for every frame; this consumer never uses the database on the
+loop, so it skips that), no database round trip per message (the writer thread commits in groups).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db import DatabaseError
+
+from worksheets import rooms
+from worksheets.persistence import DatabaseUnavailable, RoomGone, RoomKey
+from worksheets.selectors import DocAccess, worksheet_doc_access
+from worksheets.services import ACCESS_GROUP, USER_GROUP
+from worksheets.yprotocol import (
+    SYNC_STEP1,
+    AwarenessMessage,
+    Message,
+    ProtocolError,
+    QueryAwarenessMessage,
+    SyncMessage,
+    decode_message,
+)
+
+log = logging.getLogger("havruta.ws")
+
+CLOSE_FORBIDDEN = 4403
+CLOSE_TOO_BIG = 1009
+CLOSE_TRY_AGAIN = 1013
+CLOSE_RATE_LIMITED = 4429
+
+
+class WorksheetConsumer(AsyncWebsocketConsumer):
+    """One socket on the shared doc or on one student's personal doc of a worksheet."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.room: rooms.Room | None = None
+        self.access: DocAccess | None = None
+        self.is_teacher = False
+        self.can_write = False
+        self.client_ids: set[int] = set()
+        self.closing = False
+        self.groups_joined: list[str] = []
+        self.tokens = float(rooms.conf("RATE_BURST"))
+        self.tokens_at = time.monotonic()
+        self.drops = 0
+        self.drops_since = 0.0
+        self.rejected = 0
+        self.discarded = 0
+
+    # Channels' dispatch closes old DB connections in a worker thread before every handler.
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    def _where(self) -> str:
+        user = self.scope.get("user")
+        user_id = getattr(user, "pk", None)
+        return f"path={self.scope.get('path', '')} user={user_id}"
+
+    async def _close(self, code: int, reason: str = "") -> None:
+        if self.closing:
+            return
+        self.closing = True
+        log.info("worksheet socket closed code=%s reason=%s %s", code, reason or "-", self._where())
+        await self._leave()
+        await self.close(code=code, reason=reason or None)
+
+    async def _leave(self) -> None:
+        room, self.room = self.room, None
+        if room is not None:
+            await room.remove_peer(self)
+        if self.channel_layer is not None:
+            for group in self.groups_joined:
+                await self.channel_layer.group_discard(group, self.channel_name)
+        self.groups_joined = []
+
+    # --- connect / disconnect -------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        kwargs = self.scope["url_route"]["kwargs"]
+        worksheet_id = int(kwargs["worksheet_id"])
+        student_id = int(kwargs["student_id"]) if kwargs.get("student_id") is not None else None
+        try:
+            access = await database_sync_to_async(worksheet_doc_access)(
+                user=self.scope.get("user"), worksheet_id=worksheet_id, student_id=student_id
+            )
+        except DatabaseError:
+            await self.accept()
+            await self._close(CLOSE_TRY_AGAIN, "database unavailable, try again")
+            return
+        # Accept, then close: browsers do not see the close code of a refused handshake.
+        await self.accept()
+        if access is None:
+            await self._close(CLOSE_FORBIDDEN, "not allowed")
+            return
+        self.access = access
+        self.is_teacher = access.is_teacher
+        self.can_write = access.can_write
+        if self.channel_layer is not None:
+            for group in (
+                USER_GROUP.format(user_id=access.user_id),
+                ACCESS_GROUP.format(worksheet_id=access.worksheet_id),
+            ):
+                await self.channel_layer.group_add(group, self.channel_name)
+                self.groups_joined.append(group)
+        try:
+            room = await rooms.join(RoomKey(access.worksheet_id, access.student_id), access, self)
+        except DatabaseUnavailable:
+            await self._close(CLOSE_TRY_AGAIN, "database unavailable, try again")
+            return
+        if self.closing:  # revoked or closed while the room loaded
+            await room.remove_peer(self)
+            return
+        self.room = room
+        await self.send_frame(room.greeting())
+        awareness = room.awareness_frame(for_teacher=self.is_teacher)
+        if awareness is not None:
+            await self.send_frame(awareness)
+
+    async def disconnect(self, code: int) -> None:
+        self.closing = True
+        await self._leave()
+
+    async def send_frame(self, frame: bytes) -> None:
+        if not self.closing:
+            await self.base_send({"type": "websocket.send", "bytes": frame})
+
+    # --- frames -----------------------------------------------------------------------------------
+
+    async def websocket_receive(self, message: dict[str, Any]) -> None:
+        if self.closing or self.room is None:
+            return
+        data = message.get("bytes")
+        text = message.get("text")
+        size = len(data) if data is not None else len(text or "")
+        if size > rooms.conf("MAX_MESSAGE_BYTES"):
+            limit = rooms.conf("MAX_MESSAGE_BYTES") // 1024
+            await self._close(CLOSE_TOO_BIG, f"message too big, limit {limit} KiB")
+            return
+        if not await self._take_token():
+            return
+        if data is None:
+            self._reject("text frame (binary only)")
+            return
+        try:
+            decoded = decode_message(data)
+            await self._handle(decoded)
+        except ProtocolError as exc:
+            self._reject(str(exc))
+
+    def _reject(self, why: str) -> None:
+        # Never log frame content: it is children's writing.
+        self.rejected += 1
+        if self.rejected in (1, 10, 100) or self.rejected % 1000 == 0:  # a stream of garbage is one story
+            log.warning("worksheet frame rejected: %s (%d so far) %s", why, self.rejected, self._where())
+
+    async def _take_token(self) -> bool:
+        now = time.monotonic()
+        rate = rooms.conf("RATE_PER_SECOND")
+        burst = rooms.conf("RATE_BURST")
+        self.tokens = min(float(burst), self.tokens + (now - self.tokens_at) * rate)
+        self.tokens_at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        if now - self.drops_since > rooms.conf("ABUSE_WINDOW"):
+            self.drops_since = now
+            self.drops = 0
+        self.drops += 1
+        if self.drops == 1:
+            log.warning("worksheet socket over its rate limit, dropping messages %s", self._where())
+        if self.drops > rooms.conf("ABUSE_DROPS"):
+            await self._close(CLOSE_RATE_LIMITED, "too many messages")
+        return False
+
+    async def _handle(self, message: Message) -> None:
+        room = self.room
+        assert room is not None
+        if isinstance(message, SyncMessage):
+            if message.subtype == SYNC_STEP1:
+                step2, step1 = room.sync_reply(message.payload)
+                await self.send_frame(step2)
+                await self.send_frame(step1)
+                return
+            # Sync step 2 and update carry a Yjs update.
+            if not self.can_write:
+                self.discarded += 1
+                return
+            integrated = room.validate(message.payload)
+            if integrated is None:
+                return
+            try:
+                await room.store(integrated, self.access.user_id if self.access else None, self)
+            except DatabaseUnavailable:
+                await self._close(CLOSE_TRY_AGAIN, "database unavailable, try again")
+            except RoomGone:
+                await self._close(CLOSE_FORBIDDEN, "not allowed")
+        elif isinstance(message, AwarenessMessage):
+            await room.receive_awareness(message.update, peer=self, is_teacher=self.is_teacher)
+        elif isinstance(message, QueryAwarenessMessage):
+            frame = room.awareness_frame(for_teacher=self.is_teacher)
+            if frame is not None:
+                await self.send_frame(frame)
+
+    # --- channel layer events ----------------------------------------------------------------------
+
+    async def access_recheck(self, event: dict[str, Any]) -> None:
+        """worksheet_revoke(): membership, enrollment or assignment changed; look again."""
+        if self.closing or self.access is None:
+            return
+        try:
+            access = await database_sync_to_async(worksheet_doc_access)(
+                user=self.scope.get("user"), worksheet_id=self.access.worksheet_id, student_id=self.access.student_id
+            )
+        except DatabaseError:
+            return  # look again on the next change; the socket keeps its current rights meanwhile
+        if access is None:
+            await self._close(CLOSE_FORBIDDEN, "access revoked")
+            return
+        self.access = access
+        self.can_write = access.can_write

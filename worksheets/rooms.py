@@ -1,0 +1,718 @@
+"""Live rooms: one server-side Yjs document per open worksheet document, per process.
+
+A room holds
+- `doc`, the server's copy, which only ever contains updates committed to the log (so its state
+  vector tells clients what is saved), and
+- `twin`, a second copy every incoming update is tried on first: pycrdt either refuses it (the
+  update is rejected, the room never sees it, the log is never corrupted) or accepts it, which also
+  tells whether it carries anything new. The twin runs a few milliseconds ahead of `doc` (by the
+  updates being committed) and is rebuilt from `doc` whenever it might hold something `doc` will not.
+
+Fan-out: to sockets of this process directly; to other processes through the channel layer, one
+subscription per room per process, every message stamped with (process id, sequence number). A gap
+in a sender's sequence, or the periodic check, makes the room read what it lacks from the log.
+Awareness (presence) is relayed the same way and kept per clientID for late joiners.
+
+Rooms live in a registry per event loop (one loop in production; a fresh one per async test).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import secrets
+import socket
+import time
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pycrdt
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
+from django.utils import timezone
+
+from worksheets import persistence
+from worksheets.persistence import RoomKey
+from worksheets.selectors import DocAccess
+from worksheets.services import LIVE_GROUP, answers_materialise
+from worksheets.yprotocol import (
+    EMPTY_UPDATE,
+    AwarenessEntry,
+    ProtocolError,
+    decode_awareness_update,
+    decode_state_vector,
+    encode_awareness,
+    encode_awareness_update,
+    encode_sync_step1,
+    encode_sync_step2,
+    encode_update,
+    rebuild_doc,
+    update_is_known,
+    update_is_plausible,
+)
+
+log = logging.getLogger("havruta.ws")
+
+# Unique per process start: a restarted process with the same pid starts a new sequence.
+PROCESS_ID = f"{socket.gethostname()}.{os.getpid()}.{secrets.token_hex(4)}"
+
+DEFAULTS: dict[str, Any] = {
+    "MAX_MESSAGE_BYTES": 512 * 1024,
+    "RATE_PER_SECOND": 60.0,
+    "RATE_BURST": 300,
+    "ABUSE_DROPS": 300,  # dropped messages within ABUSE_WINDOW seconds that close the socket (4429)
+    "ABUSE_WINDOW": 10.0,
+    "COMPACT_AFTER_ROWS": 300,
+    "IDLE_UNLOAD_SECONDS": 30.0,
+    "MATERIALISE_DELAY_SECONDS": 1.0,
+    "MATERIALISE_MAX_DELAY_SECONDS": 5.0,
+    "CATCHUP_SECONDS": 5.0,  # periodic log check when several processes share a channel layer
+    "CATCHUP_SECONDS_SINGLE": 30.0,  # ... and with the in-memory layer (one process)
+    "AWARENESS_TIMEOUT_SECONDS": 30.0,
+    "AWARENESS_TOMBSTONE_SECONDS": 600.0,
+}
+
+
+def conf(name: str) -> Any:
+    return getattr(settings, "WORKSHEETS_LIVE", {}).get(name, DEFAULTS[name])
+
+
+class Peer(Protocol):
+    """What a room needs from a socket (the consumer implements it)."""
+
+    is_teacher: bool
+    client_ids: set[int]
+
+    async def send_frame(self, frame: bytes) -> None: ...
+
+
+@dataclass(slots=True)
+class AwarenessRecord:
+    clock: int
+    state: str | None  # JSON text; None once the client is gone (kept as a tombstone for its clock)
+    is_teacher: bool
+    visible: bool  # a teacher's state with "visible": true
+    owner: Peer | None  # the local socket that announced it; None for remote ones
+    seen_at: float
+
+
+def _teacher_visible(state: str | None) -> bool:
+    if state is None:
+        return False
+    try:
+        value = json.loads(state)
+    except ValueError:
+        return False
+    return isinstance(value, dict) and value.get("visible") is True
+
+
+class Room:
+    def __init__(self, key: RoomKey, access: DocAccess, registry: Registry) -> None:
+        self.key = key
+        self.worksheet_id = access.worksheet_id
+        self.classroom_id = access.classroom_id
+        self.fields = access.fields
+        self.registry = registry
+        self.loop = asyncio.get_running_loop()
+        self.doc = pycrdt.Doc()
+        self._doc_changed = False
+        self._doc_subscription = self.doc.observe(self._on_doc_change)
+        self.twin = pycrdt.Doc()
+        self._collecting = False
+        self._integrated: list[bytes] = []
+        self._twin_subscription = self.twin.observe(self._on_twin_change)
+        self.peers: set[Peer] = set()
+        self.ready: asyncio.Future[None] = self.loop.create_future()
+        self.closed = False
+        # Log bookkeeping: ids of rows applied to `doc` that may still be in the log.
+        self.known_ids: set[int] = set()
+        self.snapshot_version = 0
+        # Cross-process fan-out.
+        self.layer = get_channel_layer()
+        self.cross_process = self.layer is not None and not isinstance(self.layer, InMemoryChannelLayer)
+        self.channel: str | None = None
+        self.seq = 0
+        self.remote_seq: dict[str, int] = {}
+        self.last_remote_at = 0.0
+        self._outbox: list[tuple[bytes, Peer | None]] = []
+        self._outbox_remote: list[tuple[int, bytes]] = []
+        self._flush_scheduled = False
+        # Presence.
+        self.awareness: dict[int, AwarenessRecord] = {}
+        self.teacher_shown: set[int] = set()
+        # Background work.
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._catching_up = False
+        self._catch_up_again = False
+        self._compacting = False
+        self.dirty_since: float | None = None
+        self.last_edit_at: Any = None
+        self.stats = {"stored": 0, "duplicates": 0, "rejected": 0, "remote": 0, "catch_ups": 0, "compactions": 0}
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = self.loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _timer(self, name: str, delay: float, callback: Any) -> None:
+        old = self._timers.pop(name, None)
+        if old is not None:
+            old.cancel()
+        self._timers[name] = self.loop.call_later(delay, callback)
+
+    async def start(self) -> None:
+        try:
+            if self.cross_process:
+                assert self.layer is not None
+                # Subscribe before reading the log: whatever is committed later arrives as a message.
+                self.channel = await self.layer.new_channel()
+                await self.layer.group_add(self.key.group, self.channel)
+                self._spawn(self._listen())
+            loaded = await persistence.maintenance.submit(persistence.load_room, self.key)
+            doc, skipped = rebuild_doc(loaded.updates)
+            self.doc.unobserve(self._doc_subscription)
+            self.doc = doc
+            self._doc_subscription = self.doc.observe(self._on_doc_change)
+            if skipped:
+                log.error("room %s: %d unreadable log rows skipped", self.key.name, len(skipped))
+            self._reset_twin()
+            self.known_ids = set(loaded.ids)
+            self.snapshot_version = loaded.snapshot_version
+            self._schedule_periodic()
+            if loaded.ids:
+                # Log rows left over (a crash, or another process is active): refresh the answers.
+                self._mark_dirty(edited=False)
+            self.ready.set_result(None)
+        except BaseException as exc:
+            self.ready.set_exception(exc if isinstance(exc, Exception) else RuntimeError("room start cancelled"))
+            self.ready.exception()  # retrieved here so an unawaited failure is not reported twice
+            await self._stop()
+            if self.registry.rooms.get(self.key) is self:
+                del self.registry.rooms[self.key]
+            if not isinstance(exc, Exception):
+                raise
+
+    async def _stop(self) -> None:
+        self.closed = True
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        current = asyncio.current_task()
+        for task in list(self._tasks):
+            if task is not current:
+                task.cancel()
+        if self.channel is not None and self.layer is not None:
+            try:
+                await self.layer.group_discard(self.key.group, self.channel)
+            except Exception:
+                log.warning("room %s: leaving the channel group failed", self.key.name, exc_info=True)
+            self.channel = None
+
+    def forget(self) -> None:
+        """Drop from memory at once, writing nothing (what a crash does)."""
+        self.closed = True
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        if self.channel is not None and self.layer is not None:
+            channel, self.channel = self.channel, None
+            self.loop.create_task(self.layer.group_discard(self.key.group, channel))
+
+    async def unload(self) -> None:
+        """Leave memory cleanly: materialise answers if needed, compact the log, unsubscribe."""
+        if self.registry.rooms.get(self.key) is self:
+            del self.registry.rooms[self.key]
+        dirty = self.dirty_since is not None
+        await self._stop()
+        try:
+            if dirty:
+                await self._materialise()
+            if self.known_ids:
+                await persistence.maintenance.submit(persistence.compact_room, self.key)
+        except Exception:
+            log.warning("room %s: unload housekeeping failed", self.key.name, exc_info=True)
+
+    def add_peer(self, peer: Peer) -> None:
+        self.peers.add(peer)
+        idle = self._timers.pop("idle", None)
+        if idle is not None:
+            idle.cancel()
+
+    async def remove_peer(self, peer: Peer) -> None:
+        self.peers.discard(peer)
+        removals = []
+        for client_id in peer.client_ids:
+            record = self.awareness.get(client_id)
+            if record is not None and record.owner is peer and record.state is not None:
+                record.clock += 1
+                record.state = None
+                record.owner = None
+                record.seen_at = time.monotonic()
+                removals.append(AwarenessEntry(client_id, record.clock, None))
+        if removals and not self.closed:
+            await self._relay_awareness(removals, is_teacher=peer.is_teacher, exclude=None)
+            await self._publish(
+                {"type": "room.awareness", "teacher": peer.is_teacher, "update": encode_awareness_update(removals)}
+            )
+        if not self.peers and not self.closed:
+            self._timer("idle", conf("IDLE_UNLOAD_SECONDS"), self._idle)
+
+    def _idle(self) -> None:
+        self._timers.pop("idle", None)
+        if not self.peers and not self.closed:
+            self._spawn(self.unload())
+
+    # --- document -----------------------------------------------------------------------------
+
+    def _on_doc_change(self, _event: Any) -> None:
+        self._doc_changed = True
+
+    def _on_twin_change(self, event: Any) -> None:
+        if self._collecting:
+            self._integrated.append(event.update)
+
+    def _reset_twin(self) -> None:
+        """Rebuild the twin from `doc`: it may then lack something (safe), never hold extra."""
+        self.twin.unobserve(self._twin_subscription)
+        self.twin = pycrdt.Doc()
+        self.twin.apply_update(self.doc.get_update())
+        self._twin_subscription = self.twin.observe(self._on_twin_change)
+
+    def validate(self, update: bytes) -> bytes | None:
+        """Try a client's update on the twin; return what it integrated, None if nothing; or raise.
+
+        What is stored, applied and fanned out is the update *as integrated* (the transaction's own
+        update), not the client's bytes: a duplicate integrates nothing and is dropped; parts still
+        waiting for a missing dependency stay pending in the twin and are stored with the update
+        that completes them; and a hostile update reusing ids with other content cannot make a
+        replay of the log differ from the live document, because the log only ever holds one
+        consistent history. ProtocolError when pycrdt refuses the bytes.
+        """
+        if update == EMPTY_UPDATE:
+            return None
+        if not update_is_plausible(update):
+            raise ProtocolError("implausible update header")
+        self._integrated = []
+        self._collecting = True
+        try:
+            self.twin.apply_update(update)
+        except Exception:
+            self._reset_twin()
+            raise ProtocolError("update refused by pycrdt") from None
+        except BaseException as exc:  # pyo3's PanicException derives from BaseException
+            if type(exc).__name__ != "PanicException":
+                raise
+            self._reset_twin()
+            raise ProtocolError("update made pycrdt panic") from None
+        finally:
+            self._collecting = False
+        integrated = [u for u in self._integrated if u != EMPTY_UPDATE]
+        if not integrated:
+            return None
+        return integrated[0] if len(integrated) == 1 else pycrdt.merge_updates(*integrated)
+
+    def store(self, update: bytes, author_id: int | None, sender: Peer | None) -> asyncio.Future[int]:
+        """Append to the log; once committed apply to `doc` and fan out (even if the sender left)."""
+        future: asyncio.Future[int] = self.loop.create_future()
+
+        def on_done(row_id: int | None, error: BaseException | None) -> None:
+            if error is not None or row_id is None:
+                self._reset_twin()
+                if not future.done():
+                    future.set_exception(error or persistence.DatabaseUnavailable("no row id"))
+                return
+            self._committed(update, row_id, sender)
+            if not future.done():
+                future.set_result(row_id)
+
+        persistence.writer.append(self.key, update, author_id, on_done)
+        return future
+
+    def _committed(self, update: bytes, row_id: int, sender: Peer | None) -> None:
+        try:
+            self.doc.apply_update(update)
+        except Exception:  # validated on an identical twin, so this should not happen
+            log.exception("room %s: a committed update failed to apply", self.key.name)
+            return
+        self.known_ids.add(row_id)
+        self.stats["stored"] += 1
+        self._outbox.append((encode_update(update), sender))
+        self._outbox_remote.append((row_id, update))
+        self._schedule_flush()
+        self._mark_dirty(edited=True)
+        if len(self.known_ids) > conf("COMPACT_AFTER_ROWS") and not self._compacting:
+            self._compacting = True
+            self._spawn(self._compact())
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_scheduled and not self.closed:
+            self._flush_scheduled = True
+            self._spawn(self._flush())
+
+    async def _flush(self) -> None:
+        self._flush_scheduled = False
+        frames, self._outbox = self._outbox, []
+        remote, self._outbox_remote = self._outbox_remote, []
+        for frame, sender in frames:
+            for peer in list(self.peers):
+                if peer is not sender:
+                    await peer.send_frame(frame)
+        if remote:
+            await self._publish(
+                {"type": "room.updates", "ids": [row_id for row_id, _ in remote], "updates": [u for _, u in remote]}
+            )
+
+    def _apply_known(self, updates: Iterable[bytes], ids: Iterable[int]) -> bytes | None:
+        """Apply updates that are already in the log (from another process or a catch-up)."""
+        batch = [u for u in updates if u]
+        self.known_ids.update(ids)
+        if not batch:
+            return None
+        try:
+            merged = pycrdt.merge_updates(*batch) if len(batch) > 1 else batch[0]
+            before = self.doc.get_state()
+            self._doc_changed = False
+            self.doc.apply_update(merged)
+        except Exception:
+            log.exception("room %s: a logged update failed to apply", self.key.name)
+            return None
+        try:
+            self.twin.apply_update(merged)
+        except Exception:
+            self._reset_twin()
+        if self._doc_changed or not update_is_known(merged, before):
+            return merged  # new to us (or waiting for a dependency): local sockets need it too
+        return None
+
+    def sync_reply(self, state_vector: bytes) -> tuple[bytes, bytes]:
+        """Answer a client's sync step 1: our diff (step 2) and our own state vector (step 1)."""
+        decode_state_vector(state_vector)  # ProtocolError for garbage, before pycrdt sees it
+        try:
+            diff = self.doc.get_update(state_vector)
+        except Exception:
+            raise ProtocolError("state vector refused by pycrdt") from None
+        return encode_sync_step2(diff), encode_sync_step1(self.doc.get_state())
+
+    def greeting(self) -> bytes:
+        return encode_sync_step1(self.doc.get_state())
+
+    # --- cross-process ------------------------------------------------------------------------
+
+    async def _publish(self, message: dict[str, Any]) -> None:
+        if not self.cross_process or self.layer is None or self.closed:
+            return
+        if message["type"] == "room.updates":
+            self.seq += 1  # only updates are sequenced: a gap means a missed update
+        message = {**message, "origin": PROCESS_ID, "seq": self.seq}
+        try:
+            await self.layer.group_send(self.key.group, message)
+        except Exception:
+            # Peers in other processes will catch up from the log.
+            log.warning("room %s: channel layer send failed", self.key.name, exc_info=True)
+
+    async def _listen(self) -> None:
+        assert self.layer is not None
+        while not self.closed and self.channel is not None:
+            try:
+                message = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("room %s: channel layer receive failed", self.key.name, exc_info=True)
+                await asyncio.sleep(1)
+                self.request_catch_up()
+                continue
+            try:
+                await self._on_remote(message)
+            except Exception:
+                log.exception("room %s: a message from another process failed", self.key.name)
+
+    async def _on_remote(self, message: dict[str, Any]) -> None:
+        origin = message.get("origin")
+        if origin == PROCESS_ID or not isinstance(origin, str):
+            return
+        self.last_remote_at = time.monotonic()
+        kind = message.get("type")
+        if kind == "room.updates":
+            seq = int(message.get("seq", 0))
+            last = self.remote_seq.get(origin)
+            if last is not None and seq > last + 1:
+                self.request_catch_up()
+            self.remote_seq[origin] = max(seq, last or 0)
+            ids = [int(i) for i in message.get("ids", [])]
+            updates = [
+                bytes(u) for u, i in zip(message.get("updates", []), ids, strict=False) if i not in self.known_ids
+            ]
+            self.stats["remote"] += len(updates)
+            merged = self._apply_known(updates, ids)
+            if merged is not None:
+                frame = encode_update(merged)
+                for peer in list(self.peers):
+                    await peer.send_frame(frame)
+        elif kind == "room.awareness":
+            await self.receive_awareness(
+                bytes(message.get("update", b"")), peer=None, is_teacher=bool(message.get("teacher"))
+            )
+
+    def request_catch_up(self) -> None:
+        if self.closed:
+            return
+        if self._catching_up:
+            self._catch_up_again = True
+            return
+        self._catching_up = True
+        self._spawn(self._catch_up())
+
+    async def _catch_up(self) -> None:
+        try:
+            while True:
+                self._catch_up_again = False
+                self.stats["catch_ups"] += 1
+                result = await persistence.maintenance.submit(
+                    persistence.fetch_missing, self.key, frozenset(self.known_ids), self.snapshot_version
+                )
+                updates = [data for row_id, data in result.rows if row_id not in self.known_ids]
+                ids = [row_id for row_id, _ in result.rows]
+                if result.snapshot is not None and result.snapshot[0] != self.snapshot_version:
+                    self.snapshot_version = result.snapshot[0]
+                    updates.insert(0, result.snapshot[1])
+                merged = self._apply_known(updates, ids)
+                if merged is not None:
+                    frame = encode_update(merged)
+                    for peer in list(self.peers):
+                        await peer.send_frame(frame)
+                # Forget ids compacted away (a wrongly forgotten id only means one harmless re-apply).
+                in_log = set(result.ids_in_log)
+                top = max(in_log, default=0)
+                self.known_ids = {i for i in self.known_ids if i in in_log or i > top}
+                if not self._catch_up_again or self.closed:
+                    break
+        except persistence.DatabaseUnavailable:
+            log.warning("room %s: catch-up postponed, database unavailable", self.key.name)
+        finally:
+            self._catching_up = False
+
+    def _schedule_periodic(self) -> None:
+        interval = conf("CATCHUP_SECONDS") if self.cross_process else conf("CATCHUP_SECONDS_SINGLE")
+        self._timer("periodic", interval, self._periodic)
+
+    def _periodic(self) -> None:
+        if self.closed:
+            return
+        self._expire_awareness()
+        if self.peers:
+            self.request_catch_up()
+        self._schedule_periodic()
+
+    async def _compact(self) -> None:
+        try:
+            result = await persistence.maintenance.submit(persistence.compact_room, self.key)
+            if result is None:
+                return
+            self.stats["compactions"] += 1
+            unseen = any(row_id not in self.known_ids for row_id in result.merged_ids)
+            self.known_ids.difference_update(result.merged_ids)
+            if unseen or result.previous_version != self.snapshot_version:
+                merged = self._apply_known([result.state], [])
+                if merged is not None:
+                    frame = encode_update(merged)
+                    for peer in list(self.peers):
+                        await peer.send_frame(frame)
+            self.snapshot_version = result.version
+        except persistence.DatabaseUnavailable:
+            log.warning("room %s: compaction postponed, database unavailable", self.key.name)
+        finally:
+            self._compacting = False
+
+    # --- answers --------------------------------------------------------------------------------
+
+    def _mark_dirty(self, *, edited: bool) -> None:
+        now = time.monotonic()
+        if edited:
+            self.last_edit_at = timezone.now()
+        if self.dirty_since is None:
+            self.dirty_since = now
+        delay = conf("MATERIALISE_DELAY_SECONDS")
+        if now - self.dirty_since + delay > conf("MATERIALISE_MAX_DELAY_SECONDS"):
+            delay = max(0.0, conf("MATERIALISE_MAX_DELAY_SECONDS") - (now - self.dirty_since))
+        if not self.closed:
+            self._timer("materialise", delay, lambda: self._spawn(self._materialise()))
+
+    async def _materialise(self) -> None:
+        self._timers.pop("materialise", None)
+        self.dirty_since = None
+        update = self.doc.get_update()
+        try:
+            progress = await persistence.maintenance.submit(
+                answers_materialise,
+                worksheet_id=self.key.worksheet_id,
+                student_id=self.key.student_id,
+                update=update,
+                fields=self.fields,
+                edited_at=self.last_edit_at,
+            )
+        except persistence.DatabaseUnavailable:
+            self._mark_dirty(edited=False)
+            return
+        if progress is not None and self.layer is not None:
+            try:
+                await self.layer.group_send(
+                    LIVE_GROUP.format(classroom_id=self.classroom_id), {"type": "worksheet.progress", **progress}
+                )
+            except Exception:
+                log.warning("room %s: progress hook failed", self.key.name, exc_info=True)
+
+    # --- awareness ------------------------------------------------------------------------------
+
+    async def receive_awareness(self, data: bytes, *, peer: Peer | None, is_teacher: bool) -> None:
+        """Apply an awareness update from a local socket (peer) or another process (peer None)."""
+        entries = decode_awareness_update(data)
+        now = time.monotonic()
+        accepted = []
+        for entry in entries:
+            record = self.awareness.get(entry.client_id)
+            if peer is not None and record is not None and record.owner is not None and record.owner is not peer:
+                continue  # another local socket owns this clientID
+            if record is not None:
+                newer = entry.clock > record.clock or (
+                    entry.clock == record.clock and entry.state is None and record.state is not None
+                )
+                if not newer:
+                    if peer is not None and record.state is None and entry.state is not None:
+                        # A client back after we removed it: show it the removal, it bumps its clock
+                        # past it and announces itself again (y-protocols awareness.js does this).
+                        await peer.send_frame(
+                            encode_awareness(
+                                encode_awareness_update([AwarenessEntry(entry.client_id, record.clock, None)])
+                            )
+                        )
+                    continue
+            visible = is_teacher and _teacher_visible(entry.state)
+            owner = peer if entry.state is not None else None
+            self.awareness[entry.client_id] = AwarenessRecord(entry.clock, entry.state, is_teacher, visible, owner, now)
+            if peer is not None:
+                if entry.state is not None:
+                    peer.client_ids.add(entry.client_id)
+                else:
+                    peer.client_ids.discard(entry.client_id)
+            accepted.append(entry)
+        if not accepted:
+            return
+        await self._relay_awareness(accepted, is_teacher=is_teacher, exclude=peer)
+        if peer is not None:
+            await self._publish(
+                {"type": "room.awareness", "teacher": is_teacher, "update": encode_awareness_update(accepted)}
+            )
+
+    def _for_students(self, entries: list[AwarenessEntry], *, is_teacher: bool) -> list[AwarenessEntry]:
+        if not is_teacher:
+            return entries
+        shown = []
+        for entry in entries:
+            if _teacher_visible(entry.state):
+                self.teacher_shown.add(entry.client_id)
+                shown.append(entry)
+            elif entry.client_id in self.teacher_shown:
+                self.teacher_shown.discard(entry.client_id)
+                shown.append(AwarenessEntry(entry.client_id, entry.clock, None))
+        return shown
+
+    async def _relay_awareness(self, entries: list[AwarenessEntry], *, is_teacher: bool, exclude: Peer | None) -> None:
+        full = encode_awareness(encode_awareness_update(entries))
+        student_entries = self._for_students(entries, is_teacher=is_teacher)
+        for_students = full if student_entries is entries else None
+        if for_students is None and student_entries:
+            for_students = encode_awareness(encode_awareness_update(student_entries))
+        for peer in list(self.peers):
+            if peer is exclude:
+                continue
+            frame = full if peer.is_teacher else for_students
+            if frame is not None:
+                await peer.send_frame(frame)
+
+    def awareness_frame(self, *, for_teacher: bool) -> bytes | None:
+        """The current states for a late joiner (quiet teachers left out for students)."""
+        self._expire_awareness()
+        entries = [
+            AwarenessEntry(client_id, record.clock, record.state)
+            for client_id, record in self.awareness.items()
+            if record.state is not None and (for_teacher or not record.is_teacher or record.visible)
+        ]
+        if not entries:
+            return None
+        return encode_awareness(encode_awareness_update(entries))
+
+    def _expire_awareness(self) -> None:
+        now = time.monotonic()
+        timeout = conf("AWARENESS_TIMEOUT_SECONDS")
+        tombstone = conf("AWARENESS_TOMBSTONE_SECONDS")
+        for client_id, record in list(self.awareness.items()):
+            if record.state is None:
+                if now - record.seen_at > tombstone:
+                    del self.awareness[client_id]
+            elif record.owner is None and now - record.seen_at > timeout:
+                # A remote client not renewed (its process may have died): clients drop it too.
+                record.state = None
+                record.seen_at = now
+                self.teacher_shown.discard(client_id)
+
+
+class Registry:
+    def __init__(self) -> None:
+        self.rooms: dict[RoomKey, Room] = {}
+
+
+_registries: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Registry] = weakref.WeakKeyDictionary()
+
+
+def registry() -> Registry:
+    loop = asyncio.get_running_loop()
+    found = _registries.get(loop)
+    if found is None:
+        found = _registries[loop] = Registry()
+    return found
+
+
+async def join(key: RoomKey, access: DocAccess, peer: Peer) -> Room:
+    """The live room of `key` with `peer` in it, loaded from the database if needed.
+
+    Raises persistence.DatabaseUnavailable when the room cannot be loaded.
+    """
+    reg = registry()
+    room = reg.rooms.get(key)
+    if room is None or room.closed:
+        room = Room(key, access, reg)
+        reg.rooms[key] = room
+        room._spawn(room.start())
+    await asyncio.shield(room.ready)
+    room.add_peer(peer)
+    return room
+
+
+def rooms_in_memory() -> dict[RoomKey, Room]:
+    return dict(registry().rooms)
+
+
+async def unload_all() -> None:
+    """Unload every room of this loop cleanly (materialise, compact); used at shutdown and in tests."""
+    reg = registry()
+    for room in list(reg.rooms.values()):
+        await room.unload()
+
+
+def forget_all() -> None:
+    """Drop every room of this loop without writing anything, as a crash would."""
+    reg = registry()
+    for room in list(reg.rooms.values()):
+        room.forget()
+    reg.rooms.clear()
