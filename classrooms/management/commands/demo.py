@@ -8,15 +8,21 @@ from allauth.account.models import EmailAddress
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import User
-from classrooms.models import Classroom, Enrollment
+from classrooms.models import Classroom, Enrollment, PairingSession
 from classrooms.services import classroom_add_teacher, classroom_create, student_create
+from classrooms.services_pairing import assignment_create, pairing_session_create
+from protocols.models import Protocol, Text
 
 DEMO_PASSWORD = "havruta-demo-2026"  # noqa: S105 - a published demo login, local mode only
 DEMO_DOMAIN = "example.org"
 DEMO_CLASS = "Grade 7 Chumash (demo)"
 DEMO_STUDENTS = ["Dana", "Eli", "Noa", "Yoni", "Maya", "Ari", "Tamar"]
+DEMO_WARM_UP = "havruta-warm-up-younger"  # upper elementary and middle school
+DEMO_PROTOCOL = "listening-to-the-text"
+DEMO_TEXT = "genesis-4-1-16"
 
 
 def demo_email(local: str) -> str:
@@ -42,7 +48,25 @@ class Command(BaseCommand):
             for index, name in enumerate(DEMO_STUDENTS):
                 if name not in existing:
                     student_create(classroom=classroom, display_name=name, pin=f"{1000 + index * 1111 % 9000:04d}")
+            self._lesson(classroom, teacher)
         self._print_logins(classroom)
+
+    def _lesson(self, classroom: Classroom, teacher: User) -> None:
+        """Today's lesson, so the demo opens on real work: havrutot, a Warm Up, then a text protocol."""
+        if PairingSession.objects.filter(classroom=classroom, date=timezone.localdate()).exists():
+            return
+        warm_up = Protocol.objects.filter(slug=DEMO_WARM_UP).first()
+        protocol = Protocol.objects.filter(slug=DEMO_PROTOCOL).first()
+        text = Text.objects.filter(slug=DEMO_TEXT, owner__isnull=True).first()
+        if protocol is None:  # the library was not loaded; the class alone is still a usable demo
+            return
+        students = [e.student for e in classroom.enrollments.select_related("student")]
+        session = pairing_session_create(
+            classroom=classroom, by=teacher, method=PairingSession.Method.ROTATE, present=students, seed=2026
+        )
+        assignment_create(
+            session=session, by=teacher, protocol=protocol, text=text, warm_up=warm_up, date=timezone.localdate()
+        )
 
     def _teacher(self, local: str, name: str) -> User:
         email = demo_email(local)
