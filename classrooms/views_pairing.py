@@ -176,6 +176,12 @@ def pairing_reshuffle(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         if moves.changed_havrutot or moves.created_havrutot:
             messages.success(request, _("The unlocked havrutot were reshuffled; locked ones stayed as they were."))
+        elif session.havrutot.filter(locked=False).exists():
+            # Rotate is deterministic about repeats: the best grouping may be the one already there.
+            messages.info(
+                request,
+                _("No better grouping exists for the unlocked havrutot; locked ones stayed as they were."),
+            )
         else:
             messages.info(request, _("Nothing to reshuffle: every havruta is locked."))
     return _detail(session)
