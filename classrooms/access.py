@@ -264,3 +264,75 @@ def enrollment_for_growth(user: User | None, student_pk: int) -> Enrollment:
         )
     except Enrollment.DoesNotExist:
         raise Http404 from None
+
+
+# --- The teacher's live session (appended; classrooms/views_live.py, consumers_live.py) ---------
+
+from classrooms.models import FieldComment, HelpRequest  # noqa: E402
+
+
+def live_worksheet_for_teacher(user: User | None, session: PairingSession, pk: int) -> Worksheet:
+    """A worksheet of a session the user teaches (call session_for_teacher first)."""
+    _teacher(user)
+    try:
+        return Worksheet.objects.select_related("assignment__protocol_version", "havruta__session").get(
+            pk=pk, havruta__session=session
+        )
+    except Worksheet.DoesNotExist:
+        raise Http404 from None
+
+
+def live_worksheet_for_member(user: User | None, pk: int) -> Worksheet:
+    """A worksheet of the signed-in student's own havruta (still enrolled in its class).
+
+    Asking for help and marking a comment done are the havruta's own acts: teachers get 404 too.
+    """
+    if user is None or not user.is_authenticated or not user.is_student:
+        raise Http404
+    return worksheet_for_user(user, pk)
+
+
+def help_request_for_teacher(user: User | None, session: PairingSession, pk: int) -> HelpRequest:
+    """A help request of a session the user teaches (call session_for_teacher first)."""
+    _teacher(user)
+    try:
+        return HelpRequest.objects.select_related("havruta").get(pk=pk, havruta__session=session)
+    except HelpRequest.DoesNotExist:
+        raise Http404 from None
+
+
+def field_comment_for_user(user: User | None, worksheet: Worksheet, pk: int) -> FieldComment:
+    """A comment on a worksheet the user may see (call worksheet_for_user or a live_worksheet_* first)."""
+    if user is None or not user.is_authenticated:
+        raise Http404
+    try:
+        return FieldComment.objects.get(pk=pk, worksheet=worksheet)
+    except FieldComment.DoesNotExist:
+        raise Http404 from None
+
+
+def live_dashboard_access(user: User | None, classroom_pk: int) -> Classroom | None:
+    """For the dashboard socket: the class if the user teaches it, else None (the socket closes 4403)."""
+    if not 0 < classroom_pk < 2**63:
+        return None
+    try:
+        return classroom_for_teacher(user, classroom_pk)
+    except Http404:
+        return None
+
+
+def worksheet_events_access(user: User | None, worksheet_pk: int) -> tuple[Worksheet, bool] | None:
+    """For a worksheet's events socket: (worksheet, is_member) for members and the class's teachers.
+
+    None for everybody else (the socket closes 4403 before it joins any group).
+    """
+    if not 0 < worksheet_pk < 2**63:
+        return None
+    try:
+        worksheet = worksheet_for_user(user, worksheet_pk)
+    except Http404:
+        return None
+    assert user is not None
+    if user.is_teacher:
+        return worksheet, False
+    return worksheet, True

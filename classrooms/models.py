@@ -177,3 +177,127 @@ class Assignment(models.Model):
 
     def __str__(self) -> str:
         return f"Assignment {self.pk} for {self.classroom}"
+
+
+# --- The teacher's live session (issue 6; classrooms/services_live.py) -------------------------
+
+
+class SessionStep(models.Model):
+    """A step the teacher moved the whole class to, with its countdown.
+
+    The session's steps are the steps of its assignments in order (a Warm Up first). The row of
+    the current step has no `ended_at`; the timer is running while `timer_ends_at` is set and
+    paused while `timer_remaining` is set (seconds left), so a reload shows the right time.
+    Ended rows give the summary its time per step.
+    """
+
+    session = models.ForeignKey(PairingSession, on_delete=models.CASCADE, related_name="live_steps")
+    index = models.PositiveSmallIntegerField()  # position in the session's sequence of steps
+    assignment = models.ForeignKey(Assignment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    step_key = models.CharField(max_length=60, blank=True)
+    title = models.CharField(max_length=200)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    timer_ends_at = models.DateTimeField(null=True, blank=True)
+    timer_remaining = models.PositiveIntegerField(null=True, blank=True)
+    timer_duration = models.PositiveIntegerField(default=0)  # seconds, extensions included
+
+    class Meta:
+        ordering = ["session", "started_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session"], condition=models.Q(ended_at__isnull=True), name="one_current_step_per_session"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.session})"
+
+
+class Broadcast(models.Model):
+    """A message (or link) from the teacher to every havruta of a session, or to chosen ones."""
+
+    session = models.ForeignKey(PairingSession, on_delete=models.CASCADE, related_name="broadcasts")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    message = models.CharField(max_length=500)
+    link = models.CharField(max_length=500, blank=True)
+    to_all = models.BooleanField(default=True)
+    havrutot = models.ManyToManyField(Havruta, blank=True, related_name="broadcasts")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Broadcast {self.pk} to {self.session}"
+
+
+class HelpRequest(models.Model):
+    """A havruta asking the teacher for help. At most one is open per havruta."""
+
+    havruta = models.ForeignKey(Havruta, on_delete=models.CASCADE, related_name="help_requests")
+    worksheet = models.ForeignKey(
+        "worksheets.Worksheet", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # CASCADE: the note is the child's own writing; deleting a student deletes it (children's privacy).
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+")
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["havruta"], condition=models.Q(resolved_at__isnull=True), name="one_open_help_per_havruta"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Help for {self.havruta}"
+
+
+class FieldComment(models.Model):
+    """A short comment a teacher pins to one box of a worksheet; the havruta marks it done.
+
+    `field_id` names the box as presence does: "shared:<key>" or "student-<id>:<key>".
+    """
+
+    worksheet = models.ForeignKey("worksheets.Worksheet", on_delete=models.CASCADE, related_name="live_comments")
+    field_id = models.CharField(max_length=90)
+    text = models.CharField(max_length=300)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Comment on {self.field_id} of worksheet {self.worksheet_id}"
+
+
+class LiveConnection(models.Model):
+    """A student's open worksheet page (its events socket): who is online, across processes.
+
+    Rows are deleted when the socket closes and renewed while it stays open, so a row left by a
+    crashed process stops counting once `seen_at` is old.
+    """
+
+    channel_name = models.CharField(max_length=200, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    havruta = models.ForeignKey(Havruta, on_delete=models.CASCADE, related_name="+")
+    worksheet = models.ForeignKey("worksheets.Worksheet", on_delete=models.CASCADE, related_name="+")
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["havruta", "seen_at"], name="liveconnection_havruta_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} on worksheet {self.worksheet_id}"
