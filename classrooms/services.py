@@ -24,7 +24,8 @@ from classrooms.models import Classroom, ClassroomTeacher, CoTeacherInvitation, 
 from classrooms.ratelimit import Limit
 from classrooms.roster_import import MAX_GROUP_LENGTH, MAX_NAME_LENGTH, clean_cell, name_key
 
-signin_logger = logging.getLogger("havruta.signin")
+# Security events as key=value lines; ids and the address only, never a PIN (settings.LOGGING).
+signin_logger = logging.getLogger("havruta.auth")
 
 # No 0/O, 1/I/L: codes are read off a projector and typed by children.
 JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -187,13 +188,15 @@ def student_reset_pin(*, enrollment: Enrollment) -> str:
     return pin
 
 
-@transaction.atomic
 def student_remove(*, enrollment: Enrollment) -> None:
-    """Delete the student's account: their sign-in, roster row, havruta seats and personal answers.
+    """Delete the student and every trace of them, keeping shared work anonymised.
 
-    Students hold nothing but a display name, so removing them keeps no data about the child.
+    See classrooms/services_privacy.py (`student_delete`), which also offers deleting everything
+    the student wrote.
     """
-    enrollment.student.delete()
+    from classrooms.services_privacy import DeletionMode, student_delete
+
+    student_delete(enrollment=enrollment, mode=DeletionMode.KEEP_SHARED)
 
 
 @transaction.atomic
@@ -319,7 +322,7 @@ def student_sign_in_check(*, enrollment: Enrollment, pin: str, ip: str) -> SignI
     locked = _locked(student_key, ip)
     if locked is not None:
         signin_logger.warning(
-            "sign-in refused (locked by %s) student=%s class=%s ip=%s",
+            "event=signin.refused_locked by=%s student=%s class=%s ip=%s",
             locked.locked_by,
             enrollment.student_id,
             enrollment.classroom_id,
@@ -328,12 +331,14 @@ def student_sign_in_check(*, enrollment: Enrollment, pin: str, ip: str) -> SignI
         return locked
     if hmac.compare_digest(pin.strip().encode(), enrollment.pin.encode()):
         STUDENT_SIGNIN_LIMIT.reset(student_key)
-        signin_logger.info("sign-in student=%s class=%s ip=%s", enrollment.student_id, enrollment.classroom_id, ip)
+        signin_logger.info(
+            "event=signin.ok student=%s class=%s ip=%s", enrollment.student_id, enrollment.classroom_id, ip
+        )
         return SignInResult(ok=True)
     student_failures = STUDENT_SIGNIN_LIMIT.hit(student_key)
     ip_failures = IP_SIGNIN_LIMIT.hit(ip)
     signin_logger.warning(
-        "wrong PIN student=%s class=%s ip=%s failures student=%d/%d ip=%d/%d",
+        "event=signin.pin_wrong student=%s class=%s ip=%s failures_student=%d/%d failures_ip=%d/%d",
         enrollment.student_id,
         enrollment.classroom_id,
         ip,
@@ -344,6 +349,14 @@ def student_sign_in_check(*, enrollment: Enrollment, pin: str, ip: str) -> SignI
     )
     locked = _locked(student_key, ip)
     if locked is not None:
+        signin_logger.warning(
+            "event=signin.lockout by=%s student=%s class=%s ip=%s seconds=%d",
+            locked.locked_by,
+            enrollment.student_id,
+            enrollment.classroom_id,
+            ip,
+            locked.locked_seconds,
+        )
         return locked
     tries_left = min(STUDENT_SIGNIN_LIMIT.limit - student_failures, IP_SIGNIN_LIMIT.limit - ip_failures)
     return SignInResult(ok=False, tries_left=tries_left)
@@ -356,4 +369,6 @@ def join_code_locked(*, ip: str) -> int:
 
 def join_code_failed(*, ip: str) -> None:
     failures = IP_JOIN_CODE_LIMIT.hit(ip)
-    signin_logger.info("unknown class code ip=%s failures=%d/%d", ip, failures, IP_JOIN_CODE_LIMIT.limit)
+    signin_logger.info("event=join.unknown_code ip=%s failures=%d/%d", ip, failures, IP_JOIN_CODE_LIMIT.limit)
+    if failures == IP_JOIN_CODE_LIMIT.limit:
+        signin_logger.warning("event=join.lockout ip=%s seconds=%d", ip, IP_JOIN_CODE_LIMIT.window)

@@ -42,3 +42,13 @@ urlpatterns = [
 from classrooms.urls_pdf import urlpatterns as pdf_urlpatterns  # noqa: E402
 
 urlpatterns += pdf_urlpatterns
+
+# The teacher's live session (issue 6), see classrooms/urls_live.py.
+from classrooms.urls_live import urlpatterns as live_urlpatterns  # noqa: E402
+
+urlpatterns += live_urlpatterns
+
+# Children's privacy (issue 9): a student's data export, see classrooms/urls_privacy.py.
+from classrooms.urls_privacy import urlpatterns as privacy_urlpatterns  # noqa: E402
+
+urlpatterns += privacy_urlpatterns

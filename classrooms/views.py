@@ -45,6 +45,7 @@ from classrooms.models import Classroom, Enrollment
 from classrooms.qr import qr_svg
 from classrooms.ratelimit import minutes
 from classrooms.roster_import import parse_csv, parse_pasted
+from reflections.selectors import student_reflection_panel
 
 # The pairing part of this app draws its section of the class page through a template tag; the
 # slot template loads it. Until that part exists the page shows a placeholder instead.
@@ -284,14 +285,10 @@ def student_reset_pin(request: HttpRequest, pk: int, student_pk: int) -> HttpRes
 
 @login_required
 def student_remove(request: HttpRequest, pk: int, student_pk: int) -> HttpResponse:
-    classroom, enrollment = _student(request, pk, student_pk)
-    if request.method == "POST":
-        name = enrollment.student.display_name
-        services.student_remove(enrollment=enrollment)
-        messages.success(request, _("%(name)s was removed from the class.") % {"name": name})
-        return redirect(_detail_url(classroom, "roster"))
-    context = {"classroom": classroom, "enrollment": enrollment}
-    return render(request, "classrooms/student_remove.html", context)
+    # Deleting a student, with the choice of what happens to shared work, is classrooms/views_privacy.py.
+    from classrooms.views_privacy import student_delete
+
+    return student_delete(request, pk, student_pk)
 
 
 @login_required
@@ -511,7 +508,9 @@ def student_home(request: HttpRequest) -> HttpResponse:
     for entry in [data.current, *data.earlier]:
         if entry is not None:
             entry.partners_html = _names_html(entry.partners)
-    return render(request, "classrooms/student_home.html", {"data": data})
+    # The home page is where a student finds reflections waiting and appreciations their partners sent.
+    panel = student_reflection_panel(student=_user(request), enrollment=enrollment)
+    return render(request, "classrooms/student_home.html", {"data": data, "reflection_panel": panel})
 
 
 def _names_html(people: list[User]) -> str:

@@ -117,6 +117,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Children's privacy and hardening (issue 9): CSP, and a log line when an access helper says no.
+    "pop_site.middleware.SecurityHeadersMiddleware",
+    "pop_site.middleware.AccessDenialLogMiddleware",
 ]
 
 if not DEBUG:
@@ -238,6 +241,9 @@ STORAGES = {
 CSRF_FAILURE_VIEW = "pop_site.views.csrf_failure"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# No page may be framed, except the worksheet page, which the live dashboard's pop-in shows in a
+# frame of this same site (@xframe_options_sameorigin; pop_site/middleware.py turns the header
+# into the matching CSP frame-ancestors, 'none' or 'self').
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -251,6 +257,13 @@ if not DEBUG:
     if env_bool("BEHIND_TLS_PROXY", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# --- Children's privacy -------------------------------------------------------------------------
+# Archived classes (and their students, with everything they wrote) are deleted this many months
+# after archiving by `python manage.py purge_expired --apply` (run it daily).
+RETENTION_MONTHS = env_int("RETENTION_MONTHS", 18)
+if RETENTION_MONTHS < 1:
+    raise ImproperlyConfigured("RETENTION_MONTHS must be at least 1.")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -259,6 +272,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Security events as key=value lines (ids only; never names, answers or PINs):
+        # havruta.auth (PIN sign-in failures and lockouts), havruta.access (404 from an access
+        # helper, 4403 on a socket), havruta.ws (socket closes with code and reason),
+        # havruta.privacy (student deletions, retention purges).
+        "havruta": {"level": env_str("HAVRUTA_LOG_LEVEL", "INFO")},
         # daphne's runserver prints each request itself; do not print it twice.
         "django.channels.server": {"handlers": [], "propagate": False},
     },

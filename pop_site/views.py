@@ -7,6 +7,7 @@ import time
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -24,7 +25,7 @@ def about(request: HttpRequest) -> HttpResponse:
 
 
 def privacy(request: HttpRequest) -> HttpResponse:
-    return render(request, "privacy.html")
+    return render(request, "privacy.html", {"retention_months": settings.RETENTION_MONTHS})
 
 
 @login_required

@@ -602,16 +602,31 @@ def reflection_pdf_answers(*, student: User, session: PairingSession) -> dict[st
         ("r", reflection.reflection_version, reflection.reflection_answers),
         ("a", reflection.assessment_version, reflection.assessment_answers),
     ):
+        section = str(version.data.get("title", ""))  # a heading per part in the PDF
         for spec in fields_of(version.data, skip_tags=SKIP_TAGS):
-            fields.append({**spec, "key": f"{prefix}-{spec['key']}"})
+            fields.append({**spec, "key": f"{prefix}-{spec['key']}", "section": section})
             values[f"{prefix}-{spec['key']}"] = answers.get(spec["key"], "")
     kept = dict(Kept.choices)
     for index, row in enumerate(reflection.intentions):
         key = f"intention-{index}"
-        fields.append({"key": key, "label": _("Intention: %(text)s") % {"text": row["text"]}, "kind": "long_text"})
+        fields.append(
+            {
+                "key": key,
+                "label": _("Intention: %(text)s") % {"text": row["text"]},
+                "kind": "long_text",
+                "section": _("Warm Up intentions"),
+            }
+        )
         parts = [str(kept.get(row.get("kept", ""), "")), row.get("evidence", ""), row.get("next_time", "")]
         values[key] = "\n".join(part for part in parts if part)
-    fields.append({"key": "appreciation", "label": _("An appreciation for my partner"), "kind": "short_text"})
+    fields.append(
+        {
+            "key": "appreciation",
+            "label": _("An appreciation for my partner"),
+            "kind": "short_text",
+            "section": _("Appreciation"),
+        }
+    )
     values["appreciation"] = reflection.appreciation
     return {
         "title": str(reflection.reflection_version.data.get("title", "")),

@@ -89,6 +89,10 @@ def session_end_learning(*, session: PairingSession, by: User) -> PairingSession
     if session.ended_at is None:
         session.ended_at = timezone.now()
         session.save(update_fields=["ended_at"])
+        # Live: open worksheets turn read-only and send their students here (classrooms/services_live.py).
+        from classrooms.services_live import live_session_ended
+
+        live_session_ended(session=session)
     return session
 
 

@@ -19,9 +19,12 @@ Rooms live in a registry per event loop (one loop in production; a fresh one per
 from __future__ import annotations
 
 import asyncio
+import datetime
+import functools
 import json
 import logging
 import os
+import random
 import secrets
 import socket
 import time
@@ -33,7 +36,7 @@ from typing import Any, Protocol
 import pycrdt
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
-from django.utils import timezone
+from django.core.signals import setting_changed
 
 from worksheets import persistence
 from worksheets.persistence import RoomKey
@@ -70,6 +73,10 @@ DEFAULTS: dict[str, Any] = {
     "IDLE_UNLOAD_SECONDS": 30.0,
     "MATERIALISE_DELAY_SECONDS": 1.0,
     "MATERIALISE_MAX_DELAY_SECONDS": 5.0,
+    # Share of the time one process spends materialising answers, all rooms together, one room at a
+    # time. Answers are derived data and their database work competes with live sync for the GIL:
+    # when many rooms are busy they take turns (answers arrive later) instead of sync slowing down.
+    "MATERIALISE_TIME_SHARE": 0.25,
     "CATCHUP_SECONDS": 5.0,  # periodic log check when several processes share a channel layer
     "CATCHUP_SECONDS_SINGLE": 30.0,  # ... and with the in-memory layer (one process)
     "AWARENESS_TIMEOUT_SECONDS": 30.0,
@@ -78,7 +85,21 @@ DEFAULTS: dict[str, Any] = {
 
 
 def conf(name: str) -> Any:
-    return getattr(settings, "WORKSHEETS_LIVE", {}).get(name, DEFAULTS[name])
+    return _live_settings().get(name, DEFAULTS[name])
+
+
+@functools.cache
+def _live_settings() -> dict[str, Any]:
+    # Read on every frame: a settings lookup of a missing name costs an AttributeError each time.
+    return dict(getattr(settings, "WORKSHEETS_LIVE", {}))
+
+
+def _forget_live_settings(*, setting: str, **_kwargs: Any) -> None:
+    if setting == "WORKSHEETS_LIVE":  # override_settings / pytest-django's `settings` fixture
+        _live_settings.cache_clear()
+
+
+setting_changed.connect(_forget_live_settings)
 
 
 class Peer(Protocol):
@@ -118,13 +139,12 @@ class Room:
         self.fields = access.fields
         self.registry = registry
         self.loop = asyncio.get_running_loop()
+        # Neither document is observed all the time: an observer makes pycrdt encode every
+        # transaction's update, which triples the cost of applying one.
         self.doc = pycrdt.Doc()
         self._doc_changed = False
-        self._doc_subscription = self.doc.observe(self._on_doc_change)
         self.twin = pycrdt.Doc()
-        self._collecting = False
         self._integrated: list[bytes] = []
-        self._twin_subscription = self.twin.observe(self._on_twin_change)
         self.peers: set[Peer] = set()
         self.ready: asyncio.Future[None] = self.loop.create_future()
         self.closed = False
@@ -150,8 +170,10 @@ class Room:
         self._catching_up = False
         self._catch_up_again = False
         self._compacting = False
-        self.dirty_since: float | None = None
-        self.last_edit_at: Any = None
+        self.dirty_since: float | None = None  # monotonic time of the first change not materialised yet
+        self.dirty_at = 0.0  # ... and of the latest
+        self.last_edit_at: float | None = None  # wall clock (time.time()) of the latest edit
+        self._materialising = False  # waiting for its turn (Registry) or running
         self.stats = {"stored": 0, "duplicates": 0, "rejected": 0, "remote": 0, "catch_ups": 0, "compactions": 0}
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -178,9 +200,7 @@ class Room:
                 self._spawn(self._listen())
             loaded = await persistence.maintenance.submit(persistence.load_room, self.key)
             doc, skipped = rebuild_doc(loaded.updates)
-            self.doc.unobserve(self._doc_subscription)
             self.doc = doc
-            self._doc_subscription = self.doc.observe(self._on_doc_change)
             if skipped:
                 log.error("room %s: %d unreadable log rows skipped", self.key.name, len(skipped))
             self._reset_twin()
@@ -278,15 +298,12 @@ class Room:
         self._doc_changed = True
 
     def _on_twin_change(self, event: Any) -> None:
-        if self._collecting:
-            self._integrated.append(event.update)
+        self._integrated.append(event.update)
 
     def _reset_twin(self) -> None:
         """Rebuild the twin from `doc`: it may then lack something (safe), never hold extra."""
-        self.twin.unobserve(self._twin_subscription)
         self.twin = pycrdt.Doc()
         self.twin.apply_update(self.doc.get_update())
-        self._twin_subscription = self.twin.observe(self._on_twin_change)
 
     def validate(self, update: bytes) -> bytes | None:
         """Try a client's update on the twin; return what it integrated, None if nothing; or raise.
@@ -303,9 +320,10 @@ class Room:
         if not update_is_plausible(update):
             raise ProtocolError("implausible update header")
         self._integrated = []
-        self._collecting = True
+        twin = self.twin
+        subscription = twin.observe(self._on_twin_change)
         try:
-            self.twin.apply_update(update)
+            twin.apply_update(update)
         except Exception:
             self._reset_twin()
             raise ProtocolError("update refused by pycrdt") from None
@@ -315,7 +333,7 @@ class Room:
             self._reset_twin()
             raise ProtocolError("update made pycrdt panic") from None
         finally:
-            self._collecting = False
+            twin.unobserve(subscription)
         integrated = [u for u in self._integrated if u != EMPTY_UPDATE]
         if not integrated:
             return None
@@ -382,7 +400,11 @@ class Room:
             merged = pycrdt.merge_updates(*batch) if len(batch) > 1 else batch[0]
             before = self.doc.get_state()
             self._doc_changed = False
-            self.doc.apply_update(merged)
+            subscription = self.doc.observe(self._on_doc_change)
+            try:
+                self.doc.apply_update(merged)
+            finally:
+                self.doc.unobserve(subscription)
         except Exception:
             log.exception("room %s: a logged update failed to apply", self.key.name)
             return None
@@ -504,7 +526,9 @@ class Room:
 
     def _schedule_periodic(self) -> None:
         interval = conf("CATCHUP_SECONDS") if self.cross_process else conf("CATCHUP_SECONDS_SINGLE")
-        self._timer("periodic", interval, self._periodic)
+        # Rooms of a class load within seconds of each other; spread their checks over the interval
+        # so they do not all hit the maintenance thread at once.
+        self._timer("periodic", interval * random.uniform(0.75, 1.25), self._periodic)  # noqa: S311 - not security
 
     def _periodic(self) -> None:
         if self.closed:
@@ -537,21 +561,55 @@ class Room:
     # --- answers --------------------------------------------------------------------------------
 
     def _mark_dirty(self, *, edited: bool) -> None:
+        """Materialise about MATERIALISE_DELAY after the last change, at most MATERIALISE_MAX_DELAY after the first.
+
+        Runs for every committed update, so it only notes the times; the one pending timer re-arms
+        itself when it fires early (a timer per update would cost more than the update itself).
+        """
         now = time.monotonic()
         if edited:
-            self.last_edit_at = timezone.now()
+            self.last_edit_at = time.time()
+        self.dirty_at = now
         if self.dirty_since is None:
             self.dirty_since = now
-        delay = conf("MATERIALISE_DELAY_SECONDS")
-        if now - self.dirty_since + delay > conf("MATERIALISE_MAX_DELAY_SECONDS"):
-            delay = max(0.0, conf("MATERIALISE_MAX_DELAY_SECONDS") - (now - self.dirty_since))
-        if not self.closed:
-            self._timer("materialise", delay, lambda: self._spawn(self._materialise()))
+        if "materialise" not in self._timers and not self._materialising and not self.closed:
+            self._arm_materialise(now)
+
+    def _materialise_due(self) -> float:
+        assert self.dirty_since is not None
+        return min(
+            self.dirty_at + conf("MATERIALISE_DELAY_SECONDS"), self.dirty_since + conf("MATERIALISE_MAX_DELAY_SECONDS")
+        )
+
+    def _arm_materialise(self, now: float) -> None:
+        self._timer("materialise", max(0.0, self._materialise_due() - now), self._on_materialise_timer)
+
+    def _on_materialise_timer(self) -> None:
+        self._timers.pop("materialise", None)
+        if self.closed or self.dirty_since is None or self._materialising:
+            return
+        now = time.monotonic()
+        if self._materialise_due() > now + 0.001:  # changed again since the timer was set
+            self._arm_materialise(now)
+            return
+        self._materialising = True
+        self.registry.materialise_soon(self)
 
     async def _materialise(self) -> None:
-        self._timers.pop("materialise", None)
+        """Store the answers (maintenance thread) and announce the progress.
+
+        One at a time per room: changes made meanwhile are folded into the next run instead of
+        queueing a run per timer.
+        """
+        timer = self._timers.pop("materialise", None)
+        if timer is not None:
+            timer.cancel()
+        self._materialising = True
         self.dirty_since = None
         update = self.doc.get_update()
+        edited_at = (
+            None if self.last_edit_at is None else datetime.datetime.fromtimestamp(self.last_edit_at, datetime.UTC)
+        )
         try:
             progress = await persistence.maintenance.submit(
                 answers_materialise,
@@ -559,11 +617,17 @@ class Room:
                 student_id=self.key.student_id,
                 update=update,
                 fields=self.fields,
-                edited_at=self.last_edit_at,
+                edited_at=edited_at,
             )
         except persistence.DatabaseUnavailable:
+            self._materialising = False
             self._mark_dirty(edited=False)
             return
+        finally:
+            if self._materialising:
+                self._materialising = False
+                if self.dirty_since is not None and not self.closed:
+                    self._arm_materialise(time.monotonic())
         if progress is not None and self.layer is not None:
             try:
                 await self.layer.group_send(
@@ -670,6 +734,55 @@ class Room:
 class Registry:
     def __init__(self) -> None:
         self.rooms: dict[RoomKey, Room] = {}
+        self.loop = asyncio.get_running_loop()
+        # Rooms due for materialisation, in order; one runs at a time, within MATERIALISE_TIME_SHARE:
+        # `_budget` is the time it may still use (at most one second's share), refilled as time passes.
+        self._to_materialise: dict[Room, None] = {}
+        self._materialising = False
+        self._budget = float(conf("MATERIALISE_TIME_SHARE"))
+        self._budget_at = time.monotonic()
+        self._pump_timer: asyncio.TimerHandle | None = None
+
+    def materialise_soon(self, room: Room) -> None:
+        self._to_materialise[room] = None
+        self._pump()
+
+    def _materialised(self, started: float, _task: asyncio.Task[None]) -> None:
+        """The materialisation `_pump` started has ended (or was cancelled with its room)."""
+        self._materialising = False
+        self._refill()
+        self._budget -= time.monotonic() - started  # waiting for the maintenance thread included
+        self._pump()
+
+    def _refill(self) -> None:
+        share = float(conf("MATERIALISE_TIME_SHARE"))
+        now = time.monotonic()
+        self._budget = min(share, self._budget + (now - self._budget_at) * share)
+        self._budget_at = now
+
+    def _pump(self) -> None:
+        if self._pump_timer is not None or self._materialising:
+            return
+        self._refill()
+        if self._budget <= 0:
+            wait = -self._budget / float(conf("MATERIALISE_TIME_SHARE"))
+            self._pump_timer = self.loop.call_later(wait + 0.001, self._on_pump_timer)
+            return
+        while self._to_materialise:
+            room = next(iter(self._to_materialise))
+            del self._to_materialise[room]
+            if room.closed:  # an unloading room materialises by itself
+                room._materialising = False
+                continue
+            self._materialising = True
+            started = time.monotonic()
+            task = room._spawn(room._materialise())
+            task.add_done_callback(functools.partial(self._materialised, started))
+            return
+
+    def _on_pump_timer(self) -> None:
+        self._pump_timer = None
+        self._pump()
 
 
 _registries: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Registry] = weakref.WeakKeyDictionary()
@@ -716,3 +829,14 @@ def forget_all() -> None:
     for room in list(reg.rooms.values()):
         room.forget()
     reg.rooms.clear()
+
+
+def drop(room: Room) -> None:
+    """Forget one room without writing anything, so the next socket loads it from the database again.
+
+    For a document rewritten in the database (a deleted student, worksheets/services_privacy.py): this
+    process's copy must not materialise or compact its older state.
+    """
+    if room.registry.rooms.get(room.key) is room:
+        del room.registry.rooms[room.key]
+    room.forget()

@@ -14,12 +14,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from accounts.models import User
 from classrooms import access
 from classrooms.models import Assignment, HavrutaMember
+from classrooms.selectors_live import worksheet_live, worksheet_live_config
 from protocols.models import TextSegment
 from protocols.selectors import text_segments
+from reflections.selectors import WarmupReminder, warmup_reminder
 from worksheets.models import Worksheet
 
 TEXT_KINDS = frozenset({"short_text", "long_text"})
@@ -212,6 +215,20 @@ def _fields_and_steps(
     return steps, fields
 
 
+def _warmup_reminder(
+    data: dict[str, Any], user: User, worksheet: Worksheet, me: Member | None
+) -> WarmupReminder | None:
+    """A student opening a Havruta Warm Up first sees their latest goal and portrait (PoP: partners
+    share how they learn best, so the goal they set last time belongs in that conversation).
+
+    Only for the student's own worksheet; the goal written after this same session's Warm Up is
+    not shown back at its start.
+    """
+    if me is None or data.get("category") != "warm-up":
+        return None
+    return warmup_reminder(student=user, before=worksheet.havruta.session)
+
+
 def _js_strings() -> dict[str, str]:
     """Everything the bundle says, translated here so the page needs no extra catalogue request."""
     return {
@@ -247,6 +264,7 @@ def _js_strings() -> dict[str, str]:
 
 
 @never_cache
+@xframe_options_sameorigin  # the live dashboard's pop-in frames this page (same site only)
 def worksheet_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     worksheet = access.worksheet_for_user(user, pk)
@@ -276,6 +294,10 @@ def worksheet_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if me
         else {"id": user.pk, "name": user.name, "color": TEACHER_COLOR, "role": "teacher"}
     )
+    # The teacher's live page pops this page in (?embed=1), visibly or quietly (?listen=quiet).
+    embed = request.GET.get("embed") == "1"
+    teacher_visible = request.GET.get("listen") != "quiet"
+    live = worksheet_live(worksheet=worksheet, is_member=me is not None, member_names={m.id: m.name for m in members})
     config = {
         "worksheet": worksheet.pk,
         "stamp": int(worksheet.created_at.timestamp()),
@@ -283,7 +305,7 @@ def worksheet_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "me": me_config,
         "members": [{"id": m.id, "name": m.name, "seat": m.seat, "color": m.color} for m in members],
         "teacherColor": TEACHER_COLOR,
-        "teacherVisible": True,
+        "teacherVisible": teacher_visible,
         "fields": [
             {
                 "key": f.key,
@@ -322,5 +344,9 @@ def worksheet_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_write": can_write,
         "read_only_reason": read_only_reason,
         "config": config,
+        "warmup_reminder": _warmup_reminder(data, user, worksheet, me),
     }
+    context.update(
+        embed=embed, teacher_visible=teacher_visible, live=live, live_config=worksheet_live_config(live=live, user=user)
+    )
     return render(request, "worksheets/detail.html", context)
