@@ -1,17 +1,20 @@
 """Through the real pages in Chromium: a teacher creates a class, pastes seven names, pairs them
 (two pairs and a triad), assigns Listening to the Text with a text; a student signs in with the
-class code and PIN and sees their partner and the assignment."""
+class code and PIN and sees their partner and the assignment. Then the manual controls of the
+board: a drag and drop, and the same kind of move made with the keyboard alone."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
+from django.conf import settings
+from django.test import Client
 
 from classrooms.models import Classroom, Enrollment, HavrutaMember, PairingSession
 from protocols.models import Protocol
 from protocols.services import library_load
-from tests.factories import addr, make_teacher
+from tests.factories import addr, make_classroom, make_session, make_student, make_teacher
 from worksheets.models import Worksheet
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -95,3 +98,55 @@ def test_it_takes_a_class_from_names_to_havrutot_to_a_students_assignment(page, 
     for partner in partners:
         assert partner in heading
     assert page.get_by_text("Listening to the Text, Genesis 4:1-16").is_visible()
+
+
+def _groups(session: PairingSession) -> set[frozenset[str]]:
+    groups: dict[int, set[str]] = {}
+    for havruta_id, name in HavrutaMember.objects.filter(havruta__session=session).values_list(
+        "havruta_id", "student__display_name"
+    ):
+        groups.setdefault(havruta_id, set()).add(name)
+    return {frozenset(group) for group in groups.values()}
+
+
+def _tab_to(page, selector: str, limit: int = 200) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(limit):
+        if page.evaluate("(s) => document.activeElement && document.activeElement.matches(s)", selector):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def test_it_moves_students_by_drag_and_drop_and_by_keyboard(page, live_server) -> None:  # type: ignore[no-untyped-def]
+    teacher = make_teacher(name="Rivka Levi")
+    classroom = make_classroom(teacher=teacher, name="Grade 7 Chumash")
+    dana, eli, noa, yoni, maya = (make_student(classroom=classroom, name=n) for n in NAMES[:5])
+    session = make_session(classroom=classroom, groups=[[dana, eli], [noa, yoni, maya]])
+    client = Client()
+    client.force_login(teacher)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(live_server.url + f"/pairings/{session.pk}/")
+
+    # Drag and drop: Dana dropped on Noa swaps the two.
+    with page.expect_navigation():
+        page.locator(f'.member[data-student="{dana.pk}"] .member-name').drag_to(
+            page.locator(f'.member[data-student="{noa.pk}"] .member-name')
+        )
+    assert _groups(session) == {frozenset({"Noa", "Eli"}), frozenset({"Dana", "Yoni", "Maya"})}
+    card_of_eli = page.locator(".havruta-card[data-havruta]", has=page.locator(f'.member[data-student="{eli.pk}"]'))
+    assert sorted(card_of_eli.locator(".member-name").all_inner_texts()) == ["Eli", "Noa"]
+
+    # Keyboard only: Tab to Maya's "Move to…" list, choose Noa and Eli's havruta with the arrow
+    # key, Tab to "Move" and press Enter. The triad becomes a pair and the pair a triad.
+    _tab_to(page, f"#move-{maya.pk}")
+    page.keyboard.press("ArrowDown")
+    assert page.locator(f"#move-{maya.pk}").input_value() == card_of_eli.get_attribute("data-havruta")
+    page.keyboard.press("Tab")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert _groups(session) == {frozenset({"Noa", "Eli", "Maya"}), frozenset({"Dana", "Yoni"})}
+    assert page.locator(".havruta-card.is-triad").count() == 1
+    assert not errors, errors

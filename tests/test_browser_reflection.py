@@ -1,14 +1,18 @@
-"""Two partners reflect after a Warm Up and a text protocol, by keyboard only, in a real browser.
+"""A whole lesson in a real browser, from the Warm Up to the teacher's growth view.
 
-The lesson is built with the services (library, a Warm Up and Listening to the Text assigned to
-the session, the havruta's intentions materialised on its worksheet, the learning ended). Each
-student then sees their intentions word for word, rates every practice with Tab, Space and the
-arrow keys, types examples, sends an appreciation and hands in; the partner finds it waiting.
-Finally the teacher opens the class growth view.
+Everything a person does happens in Chromium, against a daphne process serving HTTP and the live
+worksheet sockets (tests/asgi_server.py). Two partners open their Havruta Warm Up from their home
+page and write their intentions together, then work on Listening to the Text; the teacher ends
+the learning from the reflections page; each student finds the intentions word for word in their
+reflection (never another havruta's), rates every practice with Tab, Space and the arrow keys,
+types examples, sends an appreciation and hands in; each partner then finds the other's
+appreciation on their home page. Finally the teacher opens the class growth view.
 """
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,8 +20,9 @@ import pytest
 
 from accounts.models import User
 from reflections.models import Reflection
-from tests.asgi_server import session_cookie_for
-from tests.reflections_fixtures import assign_lesson, end_learning, set_intentions
+from tests.asgi_server import AsgiServer, session_cookie_for
+from tests.reflections_fixtures import assign_lesson, set_intentions
+from worksheets.models import FieldAnswer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -25,34 +30,58 @@ INTENTIONS = ["We will each say back the other's idea before answering.", "We po
 OTHER_HAVRUTA = ["We take turns reading aloud."]
 PRACTICES = ("listening", "articulating", "wondering", "focusing", "supporting", "challenging", "evidence", "talk_time")
 STATUS = "[data-autosave-status]"
+WORKSHEET_STATUS = "[data-worksheet-status]"
+SYNC_TIMEOUT = 30_000  # ms
 
 
 @pytest.fixture
-def open_as(page: Any, live_server: Any) -> Iterator[Callable[[User, str], Any]]:
-    """Open a path signed in as a user: ``page`` for the first one, a fresh browser context after that."""
+def open_as(browser: Any, asgi_server: AsgiServer) -> Iterator[Callable[[User, str], Any]]:
+    """Open a path signed in as a user, each user in a browser context of their own."""
     contexts: list[Any] = []
 
     def _open(user: User, path: str) -> Any:
-        target = page
-        if contexts or page.context.cookies():
-            context = page.context.browser.new_context(viewport={"width": 1366, "height": 900})
-            contexts.append(context)
-            target = context.new_page()
-        return _sign_in_and_go(target, live_server, user, path)
+        context = browser.new_context(viewport={"width": 1366, "height": 900})
+        contexts.append(context)
+        context.add_cookies([{**session_cookie_for(user), "url": asgi_server.url}])
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.errors = errors
+        page.goto(asgi_server.url + path)
+        return page
 
     yield _open
     for context in contexts:
         context.close()
 
 
-def _sign_in_and_go(page: Any, live_server: Any, user: User, path: str) -> Any:
-    context = page.context
-    context.add_cookies([{**session_cookie_for(user), "url": live_server.url}])
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(live_server.url + path)
-    page.errors = errors
-    return page
+def _open_worksheet_from_home(page: Any, base_url: str, title: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(base_url + "/me/")
+    page.locator(".today-card .work-item", has_text=title).get_by_role("link", name="Open our worksheet").click()
+    page.wait_for_url("**/worksheets/*/")
+    expect(page.locator(WORKSHEET_STATUS)).to_have_attribute(
+        "data-state", re.compile("saved|connected"), timeout=SYNC_TIMEOUT
+    )
+
+
+def _wait_saved(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.locator(WORKSHEET_STATUS)).to_have_attribute("data-state", "saved", timeout=SYNC_TIMEOUT)
+    expect(page.locator(WORKSHEET_STATUS)).to_have_text("All saved")
+
+
+def _wait_for_answer(field_key: str, expected: Any, timeout: float = 30) -> None:
+    """The live server writes plain answers a moment after the last keystroke; wait for them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        values = list(FieldAnswer.objects.filter(field_key=field_key, student=None).values_list("value", flat=True))
+        if expected in values:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{field_key} was never stored as {expected!r}: {values!r}")
 
 
 def _tab_to(page: Any, selector: str, limit: int = 200) -> None:
@@ -97,23 +126,60 @@ def _reflect_by_keyboard(page: Any, *, ratings: dict[str, int], example: str, go
     expect(page.get_by_text("Your reflection is handed in.")).to_be_visible()
 
 
-def test_it_lets_two_partners_reflect_by_keyboard_and_send_each_other_appreciations(
-    world, open_as, live_server
-) -> None:  # type: ignore[no-untyped-def]
+def test_it_takes_two_partners_from_the_warm_up_to_each_others_appreciation(world, open_as, asgi_server) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
-    warm_up, _text = assign_lesson(world.session, world.teacher)
-    set_intentions(warm_up, world.student, INTENTIONS)
-    set_intentions(warm_up, world.classmate, OTHER_HAVRUTA)
-    end_learning(world.session, world.teacher)
-    path = f"/reflections/session/{world.session.pk}/"
+    assign_lesson(world.session, world.teacher)  # the Warm Up, then Listening to the Text on Genesis 4
+    warm_up = world.session.assignments.order_by("position").first()
+    set_intentions(warm_up, world.classmate, OTHER_HAVRUTA)  # another havruta's, never shown to Dana or Eli
 
-    dana = open_as(world.student, path)
-    eli = open_as(world.partner, path)
-    for student_page in (dana, eli):
+    # The Warm Up, opened from each student's home page: Dana writes their intentions, Eli sees them.
+    dana = open_as(world.student, "/me/")
+    eli = open_as(world.partner, "/me/")
+    for page in (dana, eli):
+        expect(page.locator("#today-title")).to_contain_text("Today you learn with")
+        _open_worksheet_from_home(page, asgi_server.url, "Havruta Warm Up")
+    intentions = "[data-field-id='shared:our_intentions']"
+    dana.locator(intentions).get_by_role("button", name="Add entry").focus()
+    dana.keyboard.press("Enter")
+    dana.keyboard.type(INTENTIONS[0])
+    dana.keyboard.press("Enter")  # Enter starts the next entry
+    dana.keyboard.type(INTENTIONS[1])
+    mirror = eli.locator(f"{intentions} textarea")
+    expect(mirror).to_have_count(2, timeout=SYNC_TIMEOUT)
+    expect(mirror.nth(1)).to_have_value(INTENTIONS[1], timeout=SYNC_TIMEOUT)
+    _wait_saved(dana)
+    _wait_saved(eli)
+
+    # Then the text protocol.
+    for page in (dana, eli):
+        _open_worksheet_from_home(page, asgi_server.url, "Listening to the Text")
+    meaning = "[data-field-id='shared:possible_meaning'] textarea"
+    eli.locator(meaning).click()
+    eli.keyboard.type("Cain did not feel seen, so he stopped listening.")
+    expect(dana.locator(meaning)).to_have_value(
+        "Cain did not feel seen, so he stopped listening.", timeout=SYNC_TIMEOUT
+    )
+    _wait_saved(eli)
+    _wait_for_answer("our_intentions", INTENTIONS)
+    _wait_for_answer("possible_meaning", "Cain did not feel seen, so he stopped listening.")
+
+    # The teacher ends the learning from the reflections page.
+    teacher = open_as(world.teacher, "/reflections/")
+    teacher.locator(f'a[href="/reflections/session/{world.session.pk}/overview/"]').click()
+    teacher.get_by_role("button", name="End learning and open reflections").click()
+    expect(teacher.get_by_text("Learning has ended for this session.")).to_be_visible()
+
+    # Each student finds the reflection waiting on their home page, with their intentions word for word.
+    for page in (dana, eli):
+        page.goto(asgi_server.url + "/me/")
+        panel = page.locator(".reflection-panel")
+        expect(panel.get_by_role("heading", name="Waiting for your reflection")).to_be_visible()
+        panel.get_by_role("link").first.click()
+        page.wait_for_url(f"**/reflections/session/{world.session.pk}/")
         for intention in INTENTIONS:
-            expect(student_page.locator(".intention-text", has_text=intention)).to_be_visible()
-        expect(student_page.get_by_text(OTHER_HAVRUTA[0])).to_have_count(0)
+            expect(page.locator(".intention-text", has_text=intention)).to_be_visible()
+        expect(page.get_by_text(OTHER_HAVRUTA[0])).to_have_count(0)
 
     _reflect_by_keyboard(
         dana,
@@ -130,14 +196,13 @@ def test_it_lets_two_partners_reflect_by_keyboard_and_send_each_other_appreciati
         appreciation="Thanks for your great question about Cain.",
     )
 
-    # Each partner finds the other's appreciation: on the reflection page and on their reflections home.
-    expect(eli.get_by_text("Thank you for rereading verse 7 with me.")).to_be_visible()
-    for student_page, received in (
+    # Each partner finds the other's appreciation on their home page.
+    for page, received in (
         (eli, "Thank you for rereading verse 7 with me."),
         (dana, "Thanks for your great question about Cain."),
     ):
-        student_page.goto(live_server.url + "/reflections/")
-        panel = student_page.locator(".reflection-panel")
+        page.goto(asgi_server.url + "/me/")
+        panel = page.locator(".reflection-panel")
         expect(panel.get_by_role("heading", name="Appreciations from your partners")).to_be_visible()
         expect(panel.get_by_text(received)).to_be_visible()
 
@@ -152,11 +217,14 @@ def test_it_lets_two_partners_reflect_by_keyboard_and_send_each_other_appreciati
         "rate_evidence": 2,
         "rate_talk_time": 2,
     }
+    assert [row["text"] for row in dana_reflection.intentions] == INTENTIONS
     assert dana_reflection.intentions[0]["kept"] == "yes"
     assert dana_reflection.appreciation_is_sent
     assert not dana.errors and not eli.errors
 
-    teacher = open_as(world.teacher, f"/reflections/classes/{world.classroom.pk}/growth/")
+    # The teacher opens the class growth view from the reflections page.
+    teacher.goto(asgi_server.url + "/reflections/")
+    teacher.get_by_role("link", name="Class growth").first.click()
     expect(teacher.get_by_role("heading", name="Practices by session")).to_be_visible()
     heatmap = teacher.locator("svg.heatmap")
     expect(heatmap).to_be_visible()
@@ -168,3 +236,4 @@ def test_it_lets_two_partners_reflect_by_keyboard_and_send_each_other_appreciati
     teacher.get_by_text("Table of average ratings").focus()
     teacher.keyboard.press("Enter")
     expect(teacher.locator(".chart-data table")).to_be_visible()
+    assert not teacher.errors

@@ -3,20 +3,26 @@
 Teachers of the class (owner and co-teacher) get the page; everyone else gets 404, never 403,
 and the same answer for another class's ids as for ids that never existed. Anonymous visitors
 of teacher pages are sent to sign in, the same way whether the id exists or not.
+
+Every URL name of the classrooms urlconf must be requested by a persona matrix: here, in
+tests/test_pairing_web_access.py, or in a test named in PERSONA_TESTS. A new URL fails
+test_it_puts_every_url_of_the_classrooms_app_in_a_persona_matrix until it is classified.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
 from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
-from classrooms.models import CoTeacherInvitation
+from classrooms.models import Classroom, CoTeacherInvitation
 from tests.classes_fixtures import fast_password_hashing  # noqa: F401  (autouse fixture)
 from tests.conftest import PERSONAS, World, client_for
-from tests.factories import addr, make_classroom, make_student
+from tests.factories import addr, classroom_add_teacher, make_classroom, make_student
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +34,7 @@ STUDENTS = {"student", "partner", "classmate", "outsider"}
 @dataclass(frozen=True)
 class Case:
     name: str
+    route: str  # the URL name in the classrooms namespace (checked against the URL itself)
     method: str
     url: Callable[[World], str]
     data: Callable[[World], dict[str, object]] | None = None
@@ -44,50 +51,102 @@ def _invitation(w: World) -> CoTeacherInvitation:
     )
 
 
+def _second_class(w: World) -> Classroom:
+    """Another class both teachers of world.classroom teach: somewhere to move a student to."""
+    second = make_classroom(teacher=w.teacher, name="Grade 8 Chumash")
+    classroom_add_teacher(classroom=second, teacher=w.co_teacher)
+    return second
+
+
 # URLs of world.classroom: the class's two teachers may use them.
 CLASS_CASES = [
-    Case("detail", "get", lambda w: f"/classes/{_c(w)}/"),
-    Case("edit", "get", lambda w: f"/classes/{_c(w)}/edit/"),
+    Case("detail", "detail", "get", lambda w: f"/classes/{_c(w)}/"),
+    Case("edit", "classroom_edit", "get", lambda w: f"/classes/{_c(w)}/edit/"),
     Case(
         "edit-post",
+        "classroom_edit",
         "post",
         lambda w: f"/classes/{_c(w)}/edit/",
         lambda w: {"name": "Renamed", "grade_band": "adult", "language": "en"},
         302,
     ),
-    Case("archive", "post", lambda w: f"/classes/{_c(w)}/archive/", ok=302),
-    Case("unarchive", "post", lambda w: f"/classes/{_c(w)}/unarchive/", ok=302),
-    Case("code", "get", lambda w: f"/classes/{_c(w)}/code/"),
-    Case("code-post", "post", lambda w: f"/classes/{_c(w)}/code/", ok=302),
-    Case("sheet", "get", lambda w: f"/classes/{_c(w)}/sign-in-sheet/"),
-    Case("roster-add", "get", lambda w: f"/classes/{_c(w)}/roster/add/"),
-    Case("roster-add-post", "post", lambda w: f"/classes/{_c(w)}/roster/add/", lambda w: {"names": "Tamar"}),
-    Case("roster-confirm", "post", lambda w: f"/classes/{_c(w)}/roster/confirm/", lambda w: {"token": "x"}, 302),
-    Case("student-edit", "get", lambda w: f"/classes/{_c(w)}/students/{w.student.pk}/edit/"),
+    Case("archive", "classroom_archive", "post", lambda w: f"/classes/{_c(w)}/archive/", ok=302),
+    Case("unarchive", "classroom_unarchive", "post", lambda w: f"/classes/{_c(w)}/unarchive/", ok=302),
+    Case("code", "join_code_regenerate", "get", lambda w: f"/classes/{_c(w)}/code/"),
+    Case("code-post", "join_code_regenerate", "post", lambda w: f"/classes/{_c(w)}/code/", ok=302),
+    Case("sheet", "signin_sheet", "get", lambda w: f"/classes/{_c(w)}/sign-in-sheet/"),
+    Case("roster-add", "roster_add", "get", lambda w: f"/classes/{_c(w)}/roster/add/"),
+    Case(
+        "roster-add-post", "roster_add", "post", lambda w: f"/classes/{_c(w)}/roster/add/", lambda w: {"names": "Tamar"}
+    ),
+    Case(
+        "roster-confirm",
+        "roster_confirm",
+        "post",
+        lambda w: f"/classes/{_c(w)}/roster/confirm/",
+        lambda w: {"token": "x"},
+        302,
+    ),
+    Case("student-edit", "student_edit", "get", lambda w: f"/classes/{_c(w)}/students/{w.student.pk}/edit/"),
     Case(
         "student-edit-post",
+        "student_edit",
         "post",
         lambda w: f"/classes/{_c(w)}/students/{w.student.pk}/edit/",
         lambda w: {"display_name": "Dana K", "group_label": "Blue"},
         302,
     ),
-    Case("student-pin", "get", lambda w: f"/classes/{_c(w)}/students/{w.student.pk}/pin/"),
-    Case("student-pin-post", "post", lambda w: f"/classes/{_c(w)}/students/{w.student.pk}/pin/", ok=302),
-    Case("student-remove", "get", lambda w: f"/classes/{_c(w)}/students/{w.student.pk}/remove/"),
-    Case("student-remove-post", "post", lambda w: f"/classes/{_c(w)}/students/{w.student.pk}/remove/", ok=302),
-    Case("student-move", "get", lambda w: f"/classes/{_c(w)}/students/{w.student.pk}/move/"),
-    Case("invite", "get", lambda w: f"/classes/{_c(w)}/co-teachers/invite/"),
+    Case("student-pin", "student_reset_pin", "get", lambda w: f"/classes/{_c(w)}/students/{w.student.pk}/pin/"),
+    Case(
+        "student-pin-post",
+        "student_reset_pin",
+        "post",
+        lambda w: f"/classes/{_c(w)}/students/{w.student.pk}/pin/",
+        ok=302,
+    ),
+    Case("student-remove", "student_remove", "get", lambda w: f"/classes/{_c(w)}/students/{w.student.pk}/remove/"),
+    Case(
+        "student-remove-post",
+        "student_remove",
+        "post",
+        lambda w: f"/classes/{_c(w)}/students/{w.student.pk}/remove/",
+        ok=302,
+    ),
+    Case("student-move", "student_move", "get", lambda w: f"/classes/{_c(w)}/students/{w.student.pk}/move/"),
+    Case(
+        "student-move-post",
+        "student_move",
+        "post",
+        lambda w: f"/classes/{_c(w)}/students/{w.student.pk}/move/",
+        lambda w: {"to_classroom": _second_class(w).pk},
+        302,
+    ),
+    Case("sheet-pdf", "signin_sheet_pdf", "get", lambda w: f"/classes/{_c(w)}/sign-in-sheet.pdf"),
+    Case("invite", "coteacher_invite", "get", lambda w: f"/classes/{_c(w)}/co-teachers/invite/"),
     Case(
         "invite-post",
+        "coteacher_invite",
         "post",
         lambda w: f"/classes/{_c(w)}/co-teachers/invite/",
         lambda w: {"email": addr("newcolleague")},
         302,
     ),
-    Case("coteacher-remove", "get", lambda w: f"/classes/{_c(w)}/co-teachers/{w.co_teacher.pk}/remove/"),
-    Case("coteacher-remove-post", "post", lambda w: f"/classes/{_c(w)}/co-teachers/{w.co_teacher.pk}/remove/", ok=302),
+    Case(
+        "coteacher-remove",
+        "coteacher_remove",
+        "get",
+        lambda w: f"/classes/{_c(w)}/co-teachers/{w.co_teacher.pk}/remove/",
+    ),
+    Case(
+        "coteacher-remove-post",
+        "coteacher_remove",
+        "post",
+        lambda w: f"/classes/{_c(w)}/co-teachers/{w.co_teacher.pk}/remove/",
+        ok=302,
+    ),
     Case(
         "invitation-cancel",
+        "invitation_cancel",
         "post",
         lambda w: f"/classes/{_c(w)}/invitations/{_invitation(w).pk}/cancel/",
         ok=302,
@@ -112,6 +171,35 @@ def test_it_lets_only_the_class_teachers_use_class_urls(world: World, persona: s
         assert response["Location"].startswith("/accounts/login/?next=")
     else:
         assert response.status_code == 404
+
+
+@pytest.mark.parametrize("case", CLASS_CASES, ids=lambda c: c.name)
+def test_it_names_the_url_each_case_requests(world: World, case: Case) -> None:
+    assert resolve(case.url(world)).view_name == f"classrooms:{case.route}"
+
+
+def _url_names(patterns: list[URLPattern | URLResolver]) -> set[str]:
+    names: set[str] = set()
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            names |= _url_names(pattern.url_patterns)
+        elif pattern.name:
+            names.add(pattern.name)
+    return names
+
+
+def test_it_puts_every_url_of_the_classrooms_app_in_a_persona_matrix() -> None:
+    """A new URL in the classrooms urlconf fails here until a matrix requests it as every persona."""
+    from tests.test_pairing_web_access import ROUTES
+
+    _prefix, resolver = get_resolver().namespace_dict["classrooms"]
+    every_name = _url_names(resolver.url_patterns)
+    classified = {c.route for c in CLASS_CASES} | {r.name for r in ROUTES} | set(PERSONA_TESTS)
+    assert every_name - classified == set(), (
+        "URL names no persona matrix requests: add them to CLASS_CASES (class URLs), "
+        "tests/test_pairing_web_access.py ROUTES (session and assignment URLs) or PERSONA_TESTS"
+    )
+    assert classified - every_name == set(), "the matrix names URLs that no longer exist"
 
 
 def _swap(url: str, world: World, *, classroom: int | None = None, student: int | None = None) -> str:
@@ -304,3 +392,35 @@ def test_it_keeps_a_student_of_another_class_out_even_with_the_same_name(world: 
     response = client.post(f"/join/{world.classroom.join_code}/{twin.pk}/", {"pin": "1111"})
     assert response.status_code == 404
     assert "_auth_user_id" not in client.session
+
+
+# URLs whose persona matrix is a test of its own (each requests the URL as every persona), because
+# their rules differ from "the class's teachers only": URL name -> "module::test".
+PERSONA_TESTS = {
+    "join": "tests.test_classes_access::test_it_serves_sign_in_pages_only_for_students_of_the_coded_class",
+    "join_class": "tests.test_classes_access::test_it_serves_sign_in_pages_only_for_students_of_the_coded_class",
+    "join_pin": "tests.test_classes_access::test_it_serves_sign_in_pages_only_for_students_of_the_coded_class",
+    "student_home": "tests.test_classes_access::test_it_shows_the_student_home_to_students_only",
+    "teacher_home": "tests.test_classes_access::test_it_shows_class_lists_and_creation_to_teachers_only",
+    "classroom_new": "tests.test_classes_access::test_it_shows_class_lists_and_creation_to_teachers_only",
+    "invitation": "tests.test_classes_access::"
+    "test_it_shows_an_invitation_only_to_the_invited_teacher_or_a_visitor_who_must_sign_in",
+    # The teacher's live session (issue 6) and the student's data export (issue 9).
+    **dict.fromkeys(
+        ("live", "live_panel", "live_comment", "live_broadcast", "live_timer", "live_help_resolve", "live_end"),
+        "tests.test_live_pages::test_it_answers_404_to_everyone_but_the_class_teachers_on_every_teacher_url",
+    ),
+    "live_summary": "tests.test_live_pages::"
+    "test_it_answers_404_to_everyone_but_the_class_teachers_on_every_teacher_url",
+    **dict.fromkeys(
+        ("live_help", "live_comment_done"),
+        "tests.test_live_pages::test_it_lets_only_the_havruta_ask_for_help_and_mark_comments_done",
+    ),
+    "student_export": "tests.test_privacy_export::test_it_lets_only_the_class_teachers_export",
+}
+
+
+def test_it_points_every_persona_test_it_names_at_a_real_test() -> None:
+    for name, where in PERSONA_TESTS.items():
+        module, function = where.split("::")
+        assert callable(getattr(importlib.import_module(module), function, None)), f"{name}: {where} is gone"

@@ -210,6 +210,33 @@ def test_it_sends_a_visitor_to_sign_in_and_back_to_the_invitation(world: World) 
     assert world.other_teacher.classroom_links.filter(classroom=world.classroom).exists()
 
 
+def test_it_lets_an_invited_newcomer_sign_up_verify_and_accept(world: World) -> None:
+    _invite(client_for(world, "teacher"), world, addr("newcolleague"))
+    link = _link_in_last_mail()
+    client = Client()
+    page = client.get(link).content.decode()
+    signup = f"/accounts/signup/?next={link}"
+    assert f'href="{signup}"' in page
+    password = "a long and memorable passphrase"
+    response = client.post(signup, {"email": addr("newcolleague"), "password1": password, "password2": password})
+    assert response.status_code == 302
+    newcomer = User.objects.get(email=addr("newcolleague"))
+    assert newcomer.is_teacher
+    # Not yet: the address is confirmed from allauth's mail first.
+    assert client.post(link).status_code == 200  # the page asking to sign in, nothing accepted
+    assert not newcomer.classroom_links.exists()
+    verify = re.search(r"http://testserver(/accounts/confirm-email/[^\s]+)", mail.outbox[-1].body)
+    assert verify, mail.outbox[-1].body
+    client.post(verify.group(1))
+    assert EmailAddress.objects.get(user=newcomer).verified
+    accept = client.get(link)
+    assert accept.status_code == 200 and "Grade 7 Chumash" in accept.content.decode()
+    assert client.post(link)["Location"] == f"/classes/{world.classroom.pk}/"
+    assert newcomer.classroom_links.filter(classroom=world.classroom, is_owner=False).exists()
+    # Same rights as the owner, from the first day.
+    assert client.get(f"/classes/{world.classroom.pk}/roster/add/").status_code == 200
+
+
 def test_it_refuses_an_invitation_to_a_teacher_whose_address_is_not_verified(world: World) -> None:
     _invite(client_for(world, "teacher"), world, addr("newcomer"))
     link = _link_in_last_mail()

@@ -12,6 +12,7 @@ from django.test import Client
 from classrooms.services import classroom_create
 from tests.classes_fixtures import fast_password_hashing, make_assignment, make_session, make_students  # noqa: F401
 from tests.conftest import World, client_for
+from tests.reflections_fixtures import end_learning, ensure_library, reflect
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +25,9 @@ DETAIL_QUERIES = 8
 SHEET_QUERIES = 4  # session, user, class, roster
 JOIN_PICK_QUERIES = 2  # class by code, roster (an anonymous visitor)
 ROSTER_PREVIEW_QUERIES = 7  # session, user, class, roster names, then saving the preview in the session
-STUDENT_HOME_QUERIES = 7  # session, user, enrollment, havrutot, members, assignments, worksheets
+# session, user, enrollment, havrutot, members, assignments, worksheets; then the reflections panel:
+# ended havrutot and their members, reflection states, locks, the latest goal, appreciations.
+STUDENT_HOME_QUERIES = 13
 
 
 def _grow(world: World, size: int) -> None:
@@ -83,11 +86,22 @@ def test_it_shows_the_student_home_in_fixed_queries_however_long_the_history(
     world: World, sessions: int, django_assert_num_queries
 ) -> None:  # type: ignore[no-untyped-def]
     make_assignment(world.session)
+    history = [world.session]
     for _ in range(sessions - 1):
         session = make_session(classroom=world.classroom, groups=[[world.student, world.partner]])
         make_assignment(session)
         make_assignment(session, title="Reflection")
+        history.append(session)
+    # Every session ended and reflected on, each with an appreciation from the partner: the
+    # reflections panel on the home page grows with the history too.
+    ensure_library()
+    for n, session in enumerate(history):
+        end_learning(session, world.teacher)
+        reflect(session, world.partner, appreciation=f"Thanks {n}", send=True)
+        reflect(session, world.student, ratings={"listening": 2}, goal=f"Goal {n}")
     client = client_for(world, "student")
     with django_assert_num_queries(STUDENT_HOME_QUERIES):
         response = client.get("/me/")
-    assert response.content.decode().count("/worksheets/") == 1 + 2 * (sessions - 1)
+    html = response.content.decode()
+    assert html.count("/worksheets/") == 1 + 2 * (sessions - 1)
+    assert f"Thanks {sessions - 1}" in html and f"Goal {sessions - 1}" in html

@@ -14,6 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from classrooms.models import Assignment, Havruta, PairingConstraint, PairingSession
+from classrooms.pdf import packet_job, packet_wait
 from classrooms.services_pairing import assignment_create, constraint_add
 from tests.conftest import PERSONAS, World, client_for
 from tests.factories import make_session, make_student
@@ -71,6 +72,7 @@ class Route:
     args: Callable[[Objects], list[int]]
     data: Callable[[Objects], dict[str, Any]] = lambda o: {}
     ok: int = 200
+    anonymous: int = 404  # the printouts send an anonymous visitor to sign in (302) instead
 
 
 ROUTES = [
@@ -105,14 +107,29 @@ ROUTES = [
     Route("assignment_reopen", "post", lambda o: [o.assignment_pk], ok=302),
     Route("assignment_delete", "get", lambda o: [o.assignment_pk]),
     Route("assignment_delete", "post", lambda o: [o.assignment_pk], ok=302),
+    # An assignment's printouts (classrooms/urls_pdf.py); a packet not built yet sends to its progress page.
+    Route("packet", "get", lambda o: [o.assignment_pk], anonymous=302),
+    Route("packet_status", "get", lambda o: [o.assignment_pk], anonymous=302),
+    Route("packet_pdf", "get", lambda o: [o.assignment_pk], ok=302, anonymous=302),
+    Route("assignment_handout_pdf", "get", lambda o: [o.assignment_pk], anonymous=302),
 ]
+PACKET_ROUTES = {"packet", "packet_status"}
 ROUTE_IDS = [f"{r.method}-{r.name}" for r in ROUTES]
+
+
+@pytest.fixture(autouse=True)
+def _packets_in_tmp(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings.PDF_CACHE_DIR = tmp_path / "pdf-cache"
 
 
 def _request(client: Client, route: Route, objects: Objects) -> int:
     url = reverse(f"classrooms:{route.name}", args=route.args(objects))
     call = client.post if route.method == "post" else client.get
-    return call(url, route.data(objects)).status_code
+    status = call(url, route.data(objects)).status_code
+    if route.name in PACKET_ROUTES and status == 200:
+        # The packet renders in a background thread: let it finish inside this test.
+        packet_wait(packet_job(Assignment.objects.get(pk=objects.assignment_pk)), timeout=120)
+    return status
 
 
 def _state() -> tuple[Any, ...]:
@@ -126,10 +143,13 @@ def _state() -> tuple[Any, ...]:
     )
 
 
-def test_it_covers_every_url_of_urls_pairing() -> None:
+def test_it_covers_every_url_of_urls_pairing_and_every_assignment_pdf() -> None:
     from classrooms.urls_pairing import urlpatterns
+    from classrooms.urls_pdf import urlpatterns as pdf_urlpatterns
 
-    assert {p.name for p in urlpatterns} == {r.name for r in ROUTES}
+    assignment_pdfs = {p.name for p in pdf_urlpatterns if str(p.pattern).startswith("assignments/")}
+    assert assignment_pdfs == {"packet", "packet_status", "packet_pdf", "assignment_handout_pdf"}
+    assert {p.name for p in urlpatterns} | assignment_pdfs == {r.name for r in ROUTES}
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=ROUTE_IDS)
@@ -141,7 +161,7 @@ def test_it_answers_only_the_classs_teachers(world: World, persona: str, route: 
     if persona in TEACHERS:
         assert status == route.ok
     else:
-        assert status == 404
+        assert status == (route.anonymous if persona == "anonymous" else 404)
         assert _state() == before
 
 

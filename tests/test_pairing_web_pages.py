@@ -296,6 +296,7 @@ def _big_class(n: int) -> tuple[User, Classroom, PairingSession]:
 DETAIL_QUERIES = 2 + 1 + 5  # havrutot, members with students, roster, rules, assignments
 HISTORY_QUERIES = 2 + 1 + 2  # roster, one flat list of (session, havruta, student)
 LIST_QUERIES = 2 + 1 + 1
+NEW_QUERIES = 2 + 1 + 2  # the roster, the earlier sessions (to reuse one)
 
 
 @pytest.mark.parametrize("n", [30, 300])
@@ -309,4 +310,10 @@ def test_it_answers_the_board_and_the_history_in_a_fixed_number_of_queries(n: in
         html = _html(client.get(reverse("classrooms:pairing_history", args=[classroom.pk])))
     assert html.count('<th scope="row" dir="auto">') == n
     with django_assert_num_queries(LIST_QUERIES):
-        _html(client.get(reverse("classrooms:pairing_list", args=[classroom.pk])))
+        html = _html(client.get(reverse("classrooms:pairing_list", args=[classroom.pk])))
+    for earlier in PairingSession.objects.filter(classroom=classroom):
+        assert reverse("classrooms:pairing_detail", args=[earlier.pk]) in html
+    assert f"<td>{n - 1}</td>" in html  # the students of the latest session
+    with django_assert_num_queries(NEW_QUERIES):
+        html = _html(client.get(reverse("classrooms:pairing_new", args=[classroom.pk])))
+    assert html.count('name="present"') == n  # everyone on the roster, to mark who is here

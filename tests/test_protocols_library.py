@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import Client
+from django.utils.html import escape
 
 from protocols.models import AgeBand, Practice, Protocol, ProtocolField, ProtocolStep, ProtocolVersion, Stance, Text
 from protocols.selectors import protocols_with_parts
@@ -52,7 +54,13 @@ def test_it_loads_the_fixtures_on_an_empty_database_and_check_protocols_reports_
         "adult",
     ]
 
+    # The project's own CC0 English of Pirkei Avot 1:6 has no source address, and loads all the same.
+    avot = Text.objects.get(slug="avot-1-6")
+    assert (avot.en_license, avot.en_source, avot.en_version_title) == ("CC0", "", "Havruta Classroom translation")
+    assert avot.segments.get().en.startswith("Yehoshua ben Perachyah")
+
     output = _run("check_protocols", "--database")
+    assert f"{len(PROTOCOL_SLUGS)} protocols and {len(TEXT_SLUGS)} texts: no problems." in output
     for slug in PROTOCOL_SLUGS:
         data = fixture_protocol(slug)
         line = f"ok {slug}: student + teacher versions, {len(data['steps'])} steps, {len(data['fields'])} fields"
@@ -109,6 +117,7 @@ def _break(fixtures: Path, slug: str, mutate: Any) -> None:
 
 BROKEN = [
     ("missing teacher block", "noticing-and-wondering", lambda d: d.pop("teacher"), "missing the teacher part"),
+    ("missing student block", "this-is-not-an-x", lambda d: d.pop("student"), "missing the student part"),
     (
         "duplicate field key",
         "joys-and-oys",
@@ -220,6 +229,59 @@ def test_it_keeps_an_old_version_unchanged_after_a_fixture_edit(tmp_path: Path) 
 
 
 @pytest.mark.django_db
+def test_it_keeps_an_assignment_on_the_protocol_as_it_was_after_a_fixture_edit(tmp_path: Path) -> None:
+    from classrooms.services_pairing import assignment_create
+    from tests.factories import make_classroom, make_session, make_student, make_teacher
+    from worksheets.models import Worksheet
+
+    fixtures = copy_fixtures(tmp_path)
+    library_load(fixtures)
+    teacher = make_teacher()
+    classroom = make_classroom(teacher=teacher)
+    pair = [make_student(classroom=classroom, name=name) for name in ("Dana", "Eli")]
+    session = make_session(classroom=classroom, groups=[pair])
+    text = Text.objects.get(slug="genesis-4-1-16")
+    (before,) = assignment_create(
+        session=session,
+        by=teacher,
+        protocol=Protocol.objects.get(slug="listening-to-the-text"),
+        text=text,
+        date=session.date,
+    )
+
+    original = fixture_protocol("listening-to-the-text")
+
+    def edit(d: dict[str, Any]) -> None:
+        d["title"] = "Listening Closely to the Text"
+        d["steps"][0]["instructions"] = "Read the passage aloud three times."
+        d["fields"][0]["label"] = "A brand new question"
+
+    _break(fixtures, "listening-to-the-text", edit)
+    _run("load_library", str(fixtures))
+
+    before.refresh_from_db()
+    assert before.protocol_version.data["title"] == "Listening to the Text"
+    assert before.protocol_version.data["steps"][0]["instructions"] == original["steps"][0]["instructions"]
+    assert before.protocol_version.data["fields"][0]["label"] == original["fields"][0]["label"]
+    # What the havruta opens is the protocol as it was assigned...
+    worksheet = Worksheet.objects.get(assignment=before)
+    client = Client()
+    client.force_login(pair[0])
+    html = client.get(f"/worksheets/{worksheet.pk}/").content.decode()
+    assert escape(original["fields"][0]["label"]) in html and "A brand new question" not in html
+    # ... while the next assignment gets the edited one.
+    (after,) = assignment_create(
+        session=session,
+        by=teacher,
+        protocol=Protocol.objects.get(slug="listening-to-the-text"),
+        text=text,
+        date=session.date,
+    )
+    assert after.protocol_version.data["title"] == "Listening Closely to the Text"
+    assert after.protocol_version.number == before.protocol_version.number + 1
+
+
+@pytest.mark.django_db
 @pytest.mark.usefixtures("library")
 def test_it_makes_a_new_version_after_an_edit_in_the_admin_rows() -> None:
     protocol = Protocol.objects.get(slug="joys-and-oys")
@@ -268,3 +330,21 @@ def test_it_shows_the_whole_library_in_the_admin(admin_client) -> None:  # type:
     assert "וַיֹּאמֶר" in admin_client.get(f"/admin/protocols/text/{text.pk}/change/").content.decode()
     # Frozen versions cannot be added or edited.
     assert admin_client.get("/admin/protocols/protocolversion/add/").status_code == 403
+
+
+def test_it_loads_every_admin_changelist_and_the_library_has_no_model_left_out(admin_client, world) -> None:  # type: ignore[no-untyped-def]
+    """Everything in the library is in the Django admin: each model registered or edited inline."""
+    from django.apps import apps
+    from django.contrib import admin
+
+    library_load()
+    protocol_version_current(protocol=Protocol.objects.get(slug="joys-and-oys"))  # one frozen version
+    registered = set(admin.site._registry)
+    inline = {inline.model for model_admin in admin.site._registry.values() for inline in model_admin.inlines}
+    library_models = set(apps.get_app_config("protocols").get_models())
+    assert library_models - registered - inline == set()
+    for model in sorted(registered, key=lambda m: m._meta.label):
+        url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        response = admin_client.get(url)
+        assert response.status_code == 200, url
+        assert response.context["cl"].result_count >= (1 if model in library_models else 0), url

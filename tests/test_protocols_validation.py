@@ -38,24 +38,45 @@ def test_it_accepts_every_shipped_protocol() -> None:
     assert validate_library(protocols, PRACTICES) == []
 
 
+ISSUE_TITLES = (
+    "Havruta Warm Up",
+    "Listening to the Text",
+    "Listening to My Peer Partner",
+    "Noticing and Wondering",
+    "Is There Another Way of Understanding That?",
+    "I Agree/Disagree because...",
+    "Joys and Oys",
+    "This is not an X",
+    "Fortunately, Unfortunately",
+    "Reflection Questions",
+    "Student Self-Assessment for Havruta Learning",
+    "Portrait of a Learning Partner",
+)
+
+
 def test_it_ships_every_protocol_the_issue_names() -> None:
-    titles = {fixture_protocol(slug)["title"] for slug in PROTOCOL_SLUGS}
-    for title in (
-        "Havruta Warm Up",
-        "Listening to the Text",
-        "Listening to My Peer Partner",
-        "Noticing and Wondering",
-        "Joys and Oys",
-        "Reflection Questions",
-        "Student Self-Assessment for Havruta Learning",
-        "Portrait of a Learning Partner",
-    ):
-        assert title in titles
-    warm_ups = [fixture_protocol(s) for s in PROTOCOL_SLUGS if fixture_protocol(s)["title"] == "Havruta Warm Up"]
-    assert len(warm_ups) == 2
-    advisories = [s for s in PROTOCOL_SLUGS if fixture_protocol(s)["category"] == "advisory"]
+    protocols = [fixture_protocol(slug) for slug in PROTOCOL_SLUGS]
+    titles = {p["title"] for p in protocols}
+    missing = [title for title in ISSUE_TITLES if title not in titles]
+    assert missing == []
+    # Each one has a teacher and a student version (the validator checks what is in them).
+    assert all(p["teacher"]["purpose"] and p["student"]["summary"] for p in protocols)
+
+    # The Havruta Warm Up in its two age variants.
+    warm_ups = {tuple(p["age_bands"]): p for p in protocols if p["title"] == "Havruta Warm Up"}
+    assert set(warm_ups) == {("high-school", "adult"), ("upper-elementary", "middle-school")}
+    assert warm_ups[("high-school", "adult")]["variant_label"] == "High school and adults"
+    assert warm_ups[("upper-elementary", "middle-school")]["variant_label"] == "Upper elementary and middle school"
+    assert {p["variant_of"] for p in warm_ups.values()} == {"havruta-warm-up"}
+
+    # At least three advisory activities, each tied to a short piece of Torah wisdom.
+    advisories = [p for p in protocols if p["category"] == "advisory"]
     assert len(advisories) >= 3
-    assert all(fixture_protocol(s)["torah_wisdom"]["teaching"] for s in advisories)
+    for advisory in advisories:
+        wisdom = advisory["torah_wisdom"]
+        assert wisdom["reference"].strip() and wisdom["teaching"].strip(), advisory["slug"]
+        assert len(wisdom["teaching"].split()) <= 80, f"{advisory['slug']}: the Torah wisdom is meant to be short"
+    assert len({p["torah_wisdom"]["reference"] for p in advisories}) == len(advisories)
 
 
 @pytest.mark.parametrize("slug", TEXT_SLUGS)

@@ -17,7 +17,9 @@ from reflections.selectors import (
     warmup_reminder,
 )
 from tests.conftest import client_for
+from tests.factories import make_session
 from tests.reflections_fixtures import assign_lesson, end_learning, ensure_library, reflect, set_intentions
+from worksheets.models import Worksheet
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +74,69 @@ def test_it_reminds_the_student_of_their_goal_and_portrait_at_the_next_warm_up(r
     assert warmup_reminder(student=world.student, before=world.session).goal == ""
     assert render_to_string("reflections/_warmup_reminder.html", {"warmup_reminder": None}).strip() == ""
     assert warmup_reminder(student=world.classmate) is None
+
+
+def test_it_shows_the_latest_goal_and_portrait_on_the_next_warm_up_worksheet(
+    reflected, django_assert_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    world = reflected
+    client_for(world, "student").post(
+        reverse("reflections:portrait"),
+        {"p-portrait_partner": "waits until I finish", "p-practice_to_grow": "wondering"},
+    )
+    later = make_session(
+        classroom=world.classroom, groups=[[world.student, world.classmate], [world.partner, world.classmate_partner]]
+    )
+    warm_up, text = assign_lesson(later, world.teacher)
+
+    def worksheet_html(persona: str, assignment, session=later) -> str:  # type: ignore[no-untyped-def]
+        member = getattr(world, persona) if persona in ("student", "partner", "classmate") else world.student
+        worksheet = Worksheet.objects.get(assignment=assignment, havruta__memberships__student=member)
+        response = client_for(world, persona).get(reverse("worksheets:detail", args=[worksheet.pk]))
+        assert response.status_code == 200
+        return response.content.decode()
+
+    html = worksheet_html("student", warm_up)
+    reminder = html.split('class="card warmup-reminder"', 1)[1].split("</aside>", 1)[0]
+    assert "Before you start: remember" in reminder
+    assert "Ask Eli for the line he means." in reminder  # her goal, word for word
+    assert "waits until I finish" in reminder and "Wondering" in reminder  # her portrait
+    assert html.index("warmup-reminder") < html.index('class="worksheet-steps"')  # at the start
+    # Only on a Warm Up, only for the student herself.
+    assert "warmup-reminder" not in worksheet_html("student", text)
+    assert "Ask Eli for the line he means." not in worksheet_html("classmate", warm_up)
+    assert "warmup-reminder" not in worksheet_html("partner", warm_up)  # Eli set no goal, drew no portrait
+    assert "Ask Eli for the line he means." not in worksheet_html("teacher", warm_up)
+    # The Warm Up of the session the goal was written in (before the reflection) does not show it back.
+    first_warm_up = Worksheet.objects.get(
+        assignment__session=world.session, assignment__position=1, havruta__memberships__student=world.student
+    )
+    before = client_for(world, "student").get(reverse("worksheets:detail", args=[first_warm_up.pk])).content.decode()
+    assert "Ask Eli for the line he means." not in before
+    assert "waits until I finish" in before  # the portrait is current whatever the session
+
+    # The reminder costs a fixed number of queries, however many reflections came before.
+    worksheet = Worksheet.objects.get(assignment=warm_up, havruta__memberships__student=world.student)
+    client = client_for(world, "student")
+    with django_assert_num_queries(WARM_UP_PAGE_QUERIES):
+        client.get(reverse("worksheets:detail", args=[worksheet.pk]))
+    for _ in range(3):
+        extra = make_session(classroom=world.classroom, groups=[[world.student, world.partner]])
+        assign_lesson(extra, world.teacher, warm_up=False)
+        end_learning(extra, world.teacher)
+        reflect(extra, world.student, ratings={"listening": 2}, goal="A newer goal.")
+    later_again = make_session(classroom=world.classroom, groups=[[world.student, world.partner]])
+    warm_up_again, _text = assign_lesson(later_again, world.teacher)
+    newest = Worksheet.objects.get(assignment=warm_up_again, havruta__memberships__student=world.student)
+    with django_assert_num_queries(WARM_UP_PAGE_QUERIES):
+        newest_html = client.get(reverse("worksheets:detail", args=[newest.pk])).content.decode()
+    assert "A newer goal." in newest_html and "Ask Eli for the line he means." not in newest_html
+
+
+# The worksheet page's queries (session, user, worksheet, members; a Warm Up has no text), then the
+# reminder: the latest reflections with their versions and sessions, the latest portrait; and the
+# live session's notes (one query, classrooms/selectors_live.py).
+WARM_UP_PAGE_QUERIES = 7
 
 
 def test_it_keeps_each_portrait_so_the_student_sees_how_it_changed(world) -> None:  # type: ignore[no-untyped-def]

@@ -111,6 +111,30 @@ def test_it_shows_the_partner_only_an_appreciation_that_was_sent(lesson) -> None
     assert reflection.appreciation_sent_at is None
 
 
+def test_it_shows_a_sent_appreciation_on_the_partners_home_page(lesson) -> None:  # type: ignore[no-untyped-def]
+    world = lesson
+    text = "Thank you for rereading the verse with me."
+
+    def home(persona: str) -> str:
+        response = client_for(world, persona).get("/me/")
+        assert response.status_code == 200
+        return response.content.decode()
+
+    eli = home("partner")
+    assert text not in eli  # written, not sent
+    assert "Waiting for your reflection" in eli  # his own reflection is waiting for him
+    assert reverse("reflections:reflection", args=[world.session.pk]) in eli
+
+    reflect(world.session, world.student, appreciation=text, send=True)
+    eli = home("partner")
+    received = eli.split('class="card reflection-panel"', 1)[1].split("</section>", 1)[0]
+    assert "Appreciations from your partners" in received
+    assert text in received and "Dana" in received
+    assert "I waited for Eli" not in eli  # never the rest of her reflection
+    assert text not in home("classmate")  # only the partner it was sent to
+    assert "Appreciations from your partners" not in home("student")  # her own is not "received"
+
+
 def test_it_waits_for_the_hand_in_before_an_appreciation_reaches_the_partner(world) -> None:  # type: ignore[no-untyped-def]
     assign_lesson(world.session, world.teacher)
     end_learning(world.session, world.teacher)

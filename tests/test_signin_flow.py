@@ -58,6 +58,19 @@ def test_it_signs_a_student_in_with_class_code_name_and_pin(world: World) -> Non
     assert "Grade 7 Chumash" in home.content.decode()
 
 
+def test_it_never_asks_a_student_for_an_email(world: World) -> None:
+    client = Client()
+    code = world.classroom.join_code
+    for url in ("/join/", f"/join/{code}/", f"/join/{code}/{world.student.pk}/"):
+        html = client.get(url).content.decode().lower()
+        assert 'type="email"' not in html and 'name="email"' not in html, url
+    client.post(f"/join/{code}/{world.student.pk}/", {"pin": "1111"})
+    assert 'name="email"' not in client.get("/me/").content.decode().lower()
+    world.student.refresh_from_db()
+    assert world.student.email == ""  # a roster holds a display name and a PIN, nothing else
+    assert not world.student.has_usable_password()
+
+
 def test_it_tells_a_student_when_the_class_code_is_wrong(world: World) -> None:
     client = Client()
     response = client.post("/join/", {"code": "QQQQQQ"})
@@ -146,9 +159,9 @@ def test_it_locks_out_a_network_after_thirty_wrong_pins_across_students(world: W
 
 
 def test_it_logs_failures_without_the_pin(world: World, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="havruta.signin")
+    caplog.set_level(logging.INFO, logger="havruta.auth")
     Client().post(_pin_url(world), {"pin": "987654"})
-    records = [r for r in caplog.records if r.name == "havruta.signin"]
+    records = [r for r in caplog.records if r.name == "havruta.auth"]
     assert len(records) == 1
     assert records[0].levelno == logging.WARNING
     message = records[0].getMessage()
@@ -156,7 +169,7 @@ def test_it_logs_failures_without_the_pin(world: World, caplog: pytest.LogCaptur
     assert "987654" not in message
     assert "1111" not in message
     Client().post(_pin_url(world), {"pin": "1111"})
-    messages = [r.getMessage() for r in caplog.records if r.name == "havruta.signin"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "havruta.auth"]
     assert len(messages) == 2
     assert all("1111" not in m and "987654" not in m for m in messages)
 

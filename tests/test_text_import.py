@@ -443,3 +443,37 @@ def test_it_ships_its_own_translation_of_avot_1_6():
     avot = json.loads((FIXTURES / "avot-1-6.json").read_text(encoding="utf-8"))
     assert avot["english"] == {"version_title": "Havruta Classroom translation", "license": "CC0", "source": ""}
     assert avot["segments"][0]["en"].startswith("Yehoshua ben Perachyah and Nittai of Arbel received from them.")
+
+
+NIKKUD = re.compile("[\u05b0-\u05bc\u05c1\u05c2\u05c7]")
+SHIPPABLE = ("Public Domain", "CC0", "CC-BY")
+
+
+def test_it_ships_at_least_eight_pointed_passages_beside_their_english():
+    pointed = []
+    for path in sorted(FIXTURES.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        assert data["hebrew"]["license"].startswith(SHIPPABLE) and data["english"]["license"].startswith(SHIPPABLE)
+        if all(NIKKUD.search(s["he"]) and s["en"].strip() for s in data["segments"]):
+            pointed.append(data["slug"])
+    assert len(pointed) >= 8, pointed
+
+
+def test_it_lists_every_shipped_text_with_its_versions_in_the_attribution_file():
+    attribution = (FIXTURES / "ATTRIBUTION.md").read_text(encoding="utf-8")
+    for path in sorted(FIXTURES.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        row = next((line for line in attribution.splitlines() if line.startswith(f"| `{path.name}` |")), None)
+        assert row, f"{path.name} is not in ATTRIBUTION.md"
+        assert data["reference"] in row
+        for side in ("hebrew", "english"):
+            assert data[side]["version_title"] in row and data[side]["license"] in row, (path.name, side)
+        if data["english"]["source"] == "":  # our own translation: the file says so and dedicates it
+            assert "our own" in row and "CC0 1.0" in attribution
+
+
+def test_it_credits_the_pedagogy_of_partnership_in_the_readme():
+    readme = (FIXTURES.parent.parent / "README.md").read_text(encoding="utf-8")
+    credit = readme.split("**Credit.**", 1)[1].split("\n\n", 1)[0]
+    assert "Pedagogy of Partnership" in credit and "Dr. Orit Kent and Allison Cook" in credit
+    assert "ATTRIBUTION.md" in credit
