@@ -25,6 +25,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache as memoize
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ from classrooms.qr import qr_svg
 from protocols.handouts import assets_fingerprint, document_language, text_data
 from protocols.pdf import documents_to_pdf, paper_or_default, render_document, render_pdf
 from worksheets.models import FieldAnswer, Worksheet
-from worksheets.pdf import WorksheetData, worksheet_html, worksheets_data
+from worksheets.pdf import WorksheetData, comment_model, worksheet_html, worksheets_data
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +72,27 @@ def _packet_worksheets(assignment: Assignment) -> list[Worksheet]:
     )
 
 
+@memoize
+def packet_assets_fingerprint() -> str:
+    """The handouts' fingerprint plus the packet's own templates and code (a packet on disk
+    outlives a deploy)."""
+    digest = hashlib.sha256(assets_fingerprint().encode())
+    root = Path(settings.BASE_DIR)
+    paths = [
+        *sorted((root / "worksheets" / "templates" / "worksheets" / "pdf").glob("*.html")),
+        *sorted((root / "classrooms" / "templates" / "classrooms" / "pdf").glob("*.html")),
+        root / "worksheets" / "pdf.py",
+        Path(__file__),
+    ]
+    for path in paths:
+        if path.is_file():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def packet_fingerprint(assignment: Assignment, *, paper: str, lang: str) -> str:
-    """Changes whenever anything printed in the packet changes (three queries)."""
+    """Changes whenever anything printed in the packet changes (four queries)."""
     answers = FieldAnswer.objects.filter(worksheet__assignment=assignment).aggregate(
         count=Count("id"), last=Max("updated_at")
     )
@@ -84,6 +104,14 @@ def packet_fingerprint(assignment: Assignment, *, paper: str, lang: str) -> str:
         .order_by("havruta_id", "seat")
         .values_list("havruta_id", "seat", "student__display_name")
     )
+    comments_model = comment_model()
+    comments = (
+        comments_model.objects.filter(worksheet__assignment=assignment).aggregate(
+            count=Count("id"), last=Max("created_at"), done=Max("done_at")
+        )
+        if comments_model is not None
+        else None
+    )
     payload = repr(
         (
             assignment.pk,
@@ -94,9 +122,10 @@ def packet_fingerprint(assignment: Assignment, *, paper: str, lang: str) -> str:
             answers,
             worksheets,
             members,
+            comments,
             paper,
             lang,
-            assets_fingerprint(),
+            packet_assets_fingerprint(),
         )
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:20]

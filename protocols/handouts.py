@@ -405,14 +405,16 @@ def handout_pdf(
 
 @cache
 def assets_fingerprint() -> str:
-    """A hash of the print templates and stylesheets: a deploy that changes them changes the
-    cache keys, so nobody is served a handout in last week's layout."""
+    """A hash of the print templates, stylesheets and the code that renders them: a deploy that
+    changes any of them changes the cache keys, so nobody is served a handout in last week's layout
+    (the cache may outlive the deploy in Redis)."""
     digest = hashlib.sha256()
-    for folder in (TEMPLATES_DIR, PRINT_CSS_DIR):
-        for path in sorted(folder.glob("*")):
-            if path.is_file():
-                digest.update(path.name.encode())
-                digest.update(path.read_bytes())
+    here = Path(__file__).resolve().parent
+    code = [here / "pdf.py", here / "handouts.py", here / "templatetags" / "pdf_tags.py"]
+    for path in [*sorted(TEMPLATES_DIR.glob("*")), *sorted(PRINT_CSS_DIR.glob("*")), *code]:
+        if path.is_file():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
 

@@ -12,7 +12,12 @@ through ``render_pdf`` (or ``render_document`` when pages are merged), so all of
 * stop after ``PDF_RENDER_TIME_LIMIT`` seconds (and ``PDF_MAX_PAGES`` pages) instead of tying up
   a worker: WeasyPrint reports each laid-out page on its progress logger, and a handler on that
   logger raises ``RenderTimeout`` in the rendering thread once the deadline has passed;
-* are tagged PDF/UA-1 documents with their title and language set.
+* lay out ``dir="auto"`` text in the direction of its first strong letter, as browsers do
+  (WeasyPrint treats it as "inherit": an English protocol printed from the Hebrew interface would
+  be set right to left, its full stops at the wrong end); ``resolve_auto_direction``;
+* are tagged PDF/UA-1 documents with their title and language set, and every element with a
+  ``lang`` attribute (the Hebrew of a text, ``<span lang="he">``) carries ``/Lang`` in the
+  structure tree, so a screen reader switches to a Hebrew voice there (``_tag_languages``).
 
 WeasyPrint's ``FontConfiguration`` wraps a Pango font map, which must not be used by two threads
 at once. Renders therefore hold one process-wide lock. They are CPU-bound under the GIL anyway,
@@ -23,12 +28,15 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import re
 import threading
 import time
+import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
@@ -39,8 +47,11 @@ PROGRESS_LOGGER = logging.getLogger("weasyprint.progress")
 PROGRESS_LOGGER.setLevel(logging.INFO)
 PROGRESS_LOGGER.propagate = False
 
+import pydyf  # noqa: E402
 from weasyprint import CSS, HTML  # noqa: E402
 from weasyprint.document import Document  # noqa: E402
+from weasyprint.formatting_structure import boxes as wp_boxes  # noqa: E402
+from weasyprint.pdf import tags as wp_tags  # noqa: E402
 from weasyprint.text.fonts import FontConfiguration  # noqa: E402
 from weasyprint.urls import URLFetcher, URLFetcherResponse  # noqa: E402
 
@@ -140,6 +151,105 @@ def _time_limit(seconds: float, max_pages: int) -> Iterator[None]:
 
 
 # --------------------------------------------------------------------------------------------
+# dir="auto", resolved before WeasyPrint sees the page
+# --------------------------------------------------------------------------------------------
+
+_AUTO_DIR = re.compile(r'\sdir="auto"')
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*?(/?)>")
+_VOID = frozenset({"br", "hr", "img", "input", "meta", "link", "wbr", "col", "area", "base", "source"})
+
+
+def _first_strong_direction(html: str, start: int) -> str:
+    """ "rtl", "ltr" or "" for the text of the element whose start tag ends at ``start``.
+
+    The first letter with a strong direction decides (HTML's dir=auto); markup inside is skipped,
+    and the scan stops at the element's end tag.
+    """
+    depth = 0
+    position = start
+    length = len(html)
+    while position < length:
+        char = html[position]
+        if char == "<":
+            tag = _TAG.match(html, position)
+            if tag is None:
+                position += 1
+                continue
+            closing, name, self_closing = tag.groups()
+            if closing:
+                depth -= 1
+                if depth < 0:
+                    return ""
+            elif not self_closing and name.lower() not in _VOID:
+                depth += 1
+            position = tag.end()
+            continue
+        if char == "&":  # an escaped character (&amp;, &#x27;): never a letter with a direction
+            end = html.find(";", position, position + 12)
+            position = end + 1 if end != -1 else position + 1
+            continue
+        kind = unicodedata.bidirectional(char)
+        if kind in ("R", "AL"):
+            return "rtl"
+        if kind == "L":
+            return "ltr"
+        position += 1
+    return ""
+
+
+def resolve_auto_direction(html: str) -> str:
+    """``html`` with every ``dir="auto"`` replaced by the direction of the element's own text
+    (dropped when it has no letter, so the element inherits)."""
+    if 'dir="auto"' not in html:
+        return html
+    pieces: list[str] = []
+    last = 0
+    for match in _AUTO_DIR.finditer(html):
+        tag_end = html.find(">", match.end())
+        direction = _first_strong_direction(html, tag_end + 1) if tag_end != -1 else ""
+        pieces.append(html[last : match.start()])
+        pieces.append(f' dir="{direction}"' if direction else "")
+        last = match.end()
+    pieces.append(html[last:])
+    return "".join(pieces)
+
+
+# --------------------------------------------------------------------------------------------
+# Languages in the structure tree
+# --------------------------------------------------------------------------------------------
+
+
+def _tag_languages() -> None:
+    """Give structure elements of ``lang="..."`` elements a ``/Lang`` entry (PDF/UA 7.2).
+
+    WeasyPrint 70 sets the catalog's ``/Lang`` from ``<html lang>`` but drops the ``lang`` of
+    inner elements, so a screen reader would read the Hebrew of a text with an English voice.
+    Its tagger builds one structure element per box in ``tags._build_box_tree`` (a generator
+    that calls itself through the module global), so wrapping that global reaches every box.
+    weasyprint is pinned in pyproject.toml; test_it_marks_hebrew_spans_as_hebrew_in_the_structure_tree
+    fails if an upgrade changes this internal.
+    """
+    original = getattr(wp_tags, "_build_box_tree", None)
+    if original is None or getattr(original, "sets_lang", False):
+        return
+
+    def build_box_tree(box: Any, parent: Any, *args: Any) -> Iterator[Any]:
+        source = getattr(box, "_box", box)  # an AbsolutePlaceholder stands for its box
+        element = getattr(source, "element", None)
+        lang = None
+        page_level = isinstance(source, (wp_boxes.PageBox, wp_boxes.MarginBox))
+        if element is not None and not page_level and getattr(source, "element_tag", None) not in ("html", "body"):
+            lang = element.get("lang")  # <html lang> is the catalog's /Lang already
+        for struct in original(box, parent, *args):
+            if lang and "Lang" not in struct:
+                struct["Lang"] = pydyf.String(lang)
+            yield struct
+
+    build_box_tree.sets_lang = True  # type: ignore[attr-defined]
+    wp_tags._build_box_tree = build_box_tree
+
+
+# --------------------------------------------------------------------------------------------
 # The engine: built once per process
 # --------------------------------------------------------------------------------------------
 
@@ -160,6 +270,7 @@ render_lock = threading.RLock()
 
 
 def _build_engine() -> Engine:
+    _tag_languages()
     if not any(isinstance(h, _LimitHandler) for h in PROGRESS_LOGGER.handlers):
         PROGRESS_LOGGER.addHandler(_LimitHandler())
     font_config = FontConfiguration()
@@ -206,7 +317,7 @@ def render_document(
     """
     setup = engine()
     css = [setup.base, *(setup.sheets[name] for name in stylesheets), setup.papers[paper_or_default(paper)]]
-    document_html = HTML(string=html, base_url=str(STATIC_DIR) + "/", url_fetcher=setup.fetcher)
+    document_html = HTML(string=resolve_auto_direction(html), base_url=str(STATIC_DIR) + "/", url_fetcher=setup.fetcher)
     with render_lock, _time_limit(time_limit or render_time_limit(), render_max_pages()):
         document = document_html.render(
             font_config=setup.font_config, stylesheets=css, pdf_variant=PDF_VARIANT, presentational_hints=False

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reflections import views
+from reflections import views, views_pdf
 
 app_name = "reflections"
 urlpatterns = [
@@ -14,6 +14,17 @@ urlpatterns = [
         "reflections/session/<int:session_pk>/students/<int:student_pk>/",
         views.reflection_for_teacher,
         name="reflection_for_teacher",
+    ),
+    # PDFs (issue 8): a reflection and self-assessment for parent conferences, reflections/views_pdf.py.
+    path(
+        "reflections/session/<int:session_pk>/students/<int:student_pk>/reflection.pdf",
+        views_pdf.reflection_pdf_for_teacher,
+        name="reflection_pdf_for_teacher",
+    ),
+    path(
+        "reflections/session/<int:session_pk>/reflection.pdf",
+        views_pdf.reflection_pdf_for_student,
+        name="reflection_pdf",
     ),
     path("reflections/students/<int:student_pk>/growth/", views.student_growth, name="student_growth"),
     path("reflections/students/<int:student_pk>/export.json", views.student_export_json, name="student_export_json"),

@@ -13,7 +13,15 @@ import pytest
 from weasyprint.urls import URLFetchingError, fetch
 
 from protocols import pdf
-from tests.pdf_fixtures import pdf_fonts, pdf_reader, pdf_text
+from tests.pdf_fixtures import (
+    letters,
+    missing_glyphs,
+    pdf_fonts,
+    pdf_reader,
+    pdf_text,
+    squash,
+    struct_languages,
+)
 
 SHIPPED_FONTS = {"Havruta-Hebrew", "Havruta-Hebrew-Bold"}
 PAGE = """<!doctype html><html lang="{lang}"><head><title>ignored</title></head><body>
@@ -29,6 +37,29 @@ def test_it_tags_the_pdf_and_sets_its_title_and_language() -> None:
     assert bool(root["/MarkInfo"]["/Marked"])
     assert "/StructTreeRoot" in root
     assert "pdfuaid" in root["/Metadata"].get_object().get_data().decode()
+
+
+def test_it_marks_hebrew_spans_as_hebrew_in_the_structure_tree() -> None:
+    """The catalog says the document is English; the <p lang="he"> is Hebrew for a screen reader."""
+    document = pdf.render_pdf(PAGE.format(lang="en", extra="<p>No language of its own.</p>"), title="t", lang="en")
+    assert pdf_reader(document).trailer["/Root"]["/Lang"] == "en"
+    # Only the Hebrew paragraph has a /Lang of its own, and it holds the Hebrew's text.
+    assert struct_languages(document) == {"he": 1}
+
+
+def test_it_draws_nikkud_and_cantillation_without_missing_glyph_boxes() -> None:
+    verse = "בְּרֵאשִׁ֖ית בָּרָ֣א אֱלֹהִ֑ים אֵ֥ת הַשָּׁמַ֖יִם וְאֵ֥ת הָאָֽרֶץ׃"  # Genesis 1:1 with te'amim
+    document = pdf.render_pdf(PAGE.format(lang="en", extra=f'<p lang="he" dir="rtl">{verse}</p>'), title="t", lang="en")
+    assert missing_glyphs(document) == set()
+    assert pdf_fonts(document) == SHIPPED_FONTS
+    extracted = pdf_text(document)
+    cantillation = {c for c in verse if "\u0591" <= c <= "\u05af"}
+    assert len(cantillation) >= 4
+    assert cantillation <= set(extracted)
+    assert squash(letters(verse)) in squash(letters(extracted))
+    # The check can fail: a character the font lacks is found, though it is drawn in our font.
+    arabic = pdf.render_pdf(PAGE.format(lang="en", extra="<p>\u0628</p>"), title="t", lang="en")
+    assert "\u0628" in missing_glyphs(arabic)
 
 
 def test_it_uses_only_the_shipped_hebrew_font() -> None:
@@ -121,3 +152,37 @@ def test_it_stops_a_render_that_runs_past_its_time_limit() -> None:
     assert time.monotonic() - started < 3
     # The engine is still usable afterwards.
     assert "Shalom" in pdf_text(pdf.render_pdf(PAGE.format(lang="en", extra=""), title="t", lang="en"))
+
+
+def test_it_sets_dir_auto_text_in_the_direction_of_its_first_letter() -> None:
+    """WeasyPrint ignores dir="auto"; the engine resolves it the way browsers do."""
+    html = (
+        '<p dir="auto">&quot;<b>שָׁלוֹם</b> world</p>'
+        '<p dir="auto"><span dir="auto">12. </span>Hello עולם</p>'
+        '<h4 dir="auto">3 · 4</h4>'
+        '<span dir="auto"></span>after'
+    )
+    assert pdf.resolve_auto_direction(html) == (
+        '<p dir="rtl">&quot;<b>שָׁלוֹם</b> world</p>'
+        '<p dir="ltr"><span>12. </span>Hello עולם</p>'
+        "<h4>3 · 4</h4>"
+        "<span></span>after"
+    )
+
+
+def test_it_keeps_print_templates_free_of_tables_grids_and_flex() -> None:
+    """WeasyPrint lays out tables, grids and flex boxes several times slower than blocks; a class
+    packet of thirty havrutot must stay a matter of seconds (bench/pdf.py)."""
+    root = pdf.STATIC_DIR.parent
+    templates = [
+        *root.glob("protocols/templates/protocols/pdf/*.html"),
+        *root.glob("worksheets/templates/worksheets/pdf/*.html"),
+        *root.glob("classrooms/templates/classrooms/pdf/*.html"),
+    ]
+    assert len(templates) >= 10
+    for path in templates:
+        assert "<table" not in path.read_text(encoding="utf-8"), path.name
+    for path in pdf.PRINT_CSS_DIR.glob("*.css"):
+        css = path.read_text(encoding="utf-8")
+        for slow in ("display: table", "display: grid", "display: flex", "display: inline-flex"):
+            assert slow not in css, f"{path.name}: {slow}"

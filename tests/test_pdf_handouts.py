@@ -5,16 +5,21 @@ every field, Hebrew in logical order, right to left on the right, and who may pr
 from __future__ import annotations
 
 import json
+import logging
 import re
 import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import translation
 from PIL import Image
 
 from protocols.handouts import handout_cache_key, handout_pdf, text_data, text_data_from_fixture
 from protocols.models import Protocol, Text
+from protocols.pdf import PROGRESS_LOGGER
 from protocols.services import library_load, protocol_version_current, text_create_from_paste
 from protocols.validation import teacher_only_strings
 from tests.conftest import World, client_for
@@ -22,17 +27,24 @@ from tests.pdf_fixtures import (
     ARTIFACTS,
     FIXTURES,
     PROTOCOL_SLUGS,
+    Word,
+    assert_accessible,
     assign,
+    find_phrase,
     fixture_protocol,
     fixture_text,
     flat,
     letters,
+    missing_glyphs,
     pdf_fonts,
+    pdf_pages,
     pdf_reader,
     pdf_text,
+    pdf_words,
     poppler,
     run,
     squash,
+    struct_languages,
 )
 
 SHIPPED_FONTS = {"Havruta-Hebrew", "Havruta-Hebrew-Bold"}
@@ -54,9 +66,13 @@ def test_it_renders_every_protocol_in_both_versions_and_paper_sizes(slug: str, v
     reader = pdf_reader(document)
     box = reader.pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == PAPER_SIZES[paper]
-    assert data["title"] in reader.metadata.title
+    assert_accessible(document, title=data["title"])
     # Only the shipped font: nothing fell back to a system font or to empty missing-glyph boxes.
     assert pdf_fonts(document) <= SHIPPED_FONTS
+    assert missing_glyphs(document) == set()
+    # Every Hebrew segment marked Hebrew for screen readers.
+    if text is not None:
+        assert struct_languages(document).get("he", 0) >= len(text.segments)
     pages = [flat(page.extract_text()) for page in reader.pages]
     assert all(f"Page {n} of {len(pages)}" in page for n, page in enumerate(pages, start=1))
     everything = squash(" ".join(pages))
@@ -85,6 +101,106 @@ def test_it_renders_every_protocol_in_both_versions_and_paper_sizes(slug: str, v
             assert squash(data["torah_wisdom"]["teaching"]) in everything
         for field in data["fields"]:
             assert squash(field["label"]) in everything
+
+
+MM = 72 / 25.4  # points per millimetre
+SCOPE_WORDS = {"Together", "On", "TOGETHER", "ON"}
+
+
+def find_heading(words: list[Word], phrase: str, start: int = 0) -> tuple[int, int] | None:
+    """Like find_phrase, but only where the words stand on lines of their own (a label or a
+    heading), not inside a sentence of instructions that happens to repeat them."""
+    found = find_phrase(words, phrase, start)
+    while found is not None:
+        first, last = found
+        before = words[first - 1] if first else None
+        after = words[last + 1] if last + 1 < len(words) else None
+        starts = before is None or before.page != words[first].page or abs(before.y0 - words[first].y0) > 2
+        ends = after is None or after.page != words[last].page or abs(after.y0 - words[last].y0) > 2
+        if starts and (ends or after.text in SCOPE_WORDS):
+            return found
+        found = find_phrase(words, phrase, first + 1)
+    return None
+
+
+@pytest.mark.parametrize("slug", PROTOCOL_SLUGS)
+def test_it_leaves_writing_space_for_every_field(slug: str, tmp_path: Path) -> None:
+    """Measured on the page: below each field's label (and help) there is room of the field's kind,
+    ruled lines for text, numbered boxes for lists, every option or scale point to mark."""
+    data = fixture_protocol(slug)
+    document = handout_pdf(data, text=None, version="student", paper="a4")
+    page = pdf_words(document, tmp_path)
+    words = page.words
+    body_bottom = page.height - 17 * MM
+    position = 0
+    for field in data["fields"]:
+        found = find_heading(words, field["label"], position)
+        assert found is not None, f"{field['key']}: label not printed in order"
+        last = found[1]
+        if field.get("help"):
+            helped = find_phrase(words, field["help"], last + 1)
+            # Only the scope ("Together", "On my own") may stand between a label and its help.
+            assert helped is not None and helped[0] - last <= 4, f"{field['key']}: help not under the label"
+            last = helped[1]
+        position = last + 1
+        top = max(w.y1 for w in words[found[0] : last + 1] if w.page == words[last].page)
+        below = [w.y0 for w in words[last + 1 :] if w.page == words[last].page and w.y0 > top]
+        room = (min(below) if below else body_bottom) - top
+        kind = field["kind"]
+        if kind == "long_text":
+            assert room >= 40 * MM, f"{field['key']}: only {room / MM:.0f} mm to write a few sentences"
+        elif kind == "short_text":
+            assert room >= 8 * MM, f"{field['key']}: only {room / MM:.0f} mm for a short answer"
+        elif kind == "list":
+            numbers = [w for w in words[last + 1 : last + 12] if w.text in {"1", "2", "3", "4"}][:4]
+            assert [w.text for w in numbers] == ["1", "2", "3", "4"], f"{field['key']}: no numbered boxes"
+            spread = numbers[-1].y0 - numbers[0].y0 if numbers[-1].page == numbers[0].page else 99 * MM
+            assert spread >= 3 * 15 * MM, f"{field['key']}: boxes too small to write in"
+            position = words.index(numbers[-1]) + 1
+        else:  # choice, checklist, scale: every option to mark, just below the label
+            page_number = words[last].page
+            for mark in field.get("options") or field.get("scale") or []:
+                label = " ".join(part for part in str(mark.get("label", mark.get("value"))).split() if part.isascii())
+                spots = []
+                found_mark = find_phrase(words, label)
+                while found_mark is not None:  # pdftotext may read side-by-side boxes in any order
+                    spot = words[found_mark[0]]
+                    if spot.page == page_number and top < spot.y0 < top + 100 * MM:
+                        spots.append(spot)
+                    found_mark = find_phrase(words, label, found_mark[0] + 1)
+                assert spots, f"{field['key']}: option {label!r} missing"
+
+
+@pytest.mark.parametrize("paper", ["letter", "a4"])
+def test_it_never_splits_a_segment_and_never_leaves_a_heading_at_the_bottom(paper: str, tmp_path: Path) -> None:
+    """A long text over several pages: each segment whole on one page, English beside its Hebrew;
+    and no step title or section heading ends a page without what it introduces."""
+    data = fixture_protocol("listening-to-the-text")
+    story = fixture_text("genesis-22-1-19")
+    for version in ("student", "teacher"):
+        document = handout_pdf(data, text=text_data_from_fixture(story), version=version, paper=paper)
+        pages = pdf_pages(document)
+        assert len(pages) >= 3
+        for segment in story["segments"]:
+            english = [n for n, page in enumerate(pages) if squash(segment["en"]) in squash(page)]
+            hebrew = [n for n, page in enumerate(pages) if squash(letters(segment["he"])) in squash(letters(page))]
+            assert len(english) == 1, f"{version} {paper}: segment {segment['label']} split across pages"
+            assert hebrew == english, f"{version} {paper}: the Hebrew of {segment['label']} is not beside its English"
+
+        words = pdf_words(document, tmp_path).words
+        sections = (
+            ["Step by step"] if version == "student" else ["Purpose", "Debrief questions", "The lesson step by step"]
+        )
+        position = 0
+        steps = [f"{n} {step['title']}" for n, step in enumerate(data["steps"], start=1)]  # "2 Notice the details"
+        for heading in [*sections, *steps]:
+            found = find_heading(words, heading, position)
+            assert found is not None, f"{version} {paper}: {heading!r} not found in order"
+            last = found[1]
+            assert last + 1 < len(words) and words[last + 1].page == words[last].page, (
+                f"{version} {paper}: {heading!r} is the last thing on page {words[last].page}"
+            )
+            position = last + 1
 
 
 def test_it_gives_each_field_kind_its_own_writing_space() -> None:
@@ -117,6 +233,27 @@ def test_it_prints_hebrew_in_logical_order_with_nikkud() -> None:
     assert "Genesis 4:1-16" in extracted
     for segment in fixture_text("genesis-4-1-16")["segments"]:
         assert segment["label"] in extracted
+
+
+def test_it_prints_english_left_to_right_from_the_hebrew_interface(tmp_path: Path) -> None:
+    """A Hebrew-speaking teacher prints an English protocol: the page is right to left (the
+    running header starts on the right), the English paragraphs stay left to right."""
+    data = fixture_protocol("listening-to-the-text")
+    with translation.override("he"):
+        document = handout_pdf(data, text=GENESIS, version="student", running_left="כיתה ז")
+    assert pdf_reader(document).trailer["/Root"]["/Lang"] == "he"
+    page = pdf_words(document, tmp_path)
+    summary = data["student"]["summary"]
+    found = find_phrase(page.words, summary)
+    assert found is not None
+    words = page.words[found[0] : found[1] + 1]
+    last_line = [w for w in words if abs(w.y0 - words[-1].y0) < 2]
+    # Left to right: the summary's last line starts at the left of the page, and ends in its full stop.
+    assert min(w.x0 for w in last_line) < 30 * MM
+    assert words[-1].text.endswith(".")
+    # Right to left: the Hebrew interface's own words ("What we are doing") sit on the right.
+    heading = [w for w in page.words if w.page == 1 and w.y1 < words[0].y0 and re.search("[\u05d0-\u05ea]", w.text)]
+    assert heading and min(w.x0 for w in heading[-2:]) > page.width / 2
 
 
 def test_it_puts_the_hebrew_column_on_the_right_and_saves_a_png(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -232,9 +369,30 @@ def test_it_prints_the_age_variant_of_a_protocol_family(world: World, library: N
     assert "Things that help me learn" in text  # a field only the younger variant has
 
 
-def test_it_caches_a_rendered_blank_handout(world: World, library: None) -> None:
+@pytest.fixture
+def weasyprint_renders() -> Iterator[list[str]]:
+    """Every document WeasyPrint lays out while the test runs (from its own progress log)."""
+    seen: list[str] = []
+
+    class Recorder(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("Step 4 - Creating formatting structure"):
+                seen.append(record.getMessage())
+
+    recorder = Recorder()
+    PROGRESS_LOGGER.addHandler(recorder)
+    try:
+        yield seen
+    finally:
+        PROGRESS_LOGGER.removeHandler(recorder)
+
+
+def test_it_serves_a_blank_handout_from_the_cache_until_the_protocol_changes(
+    world: World, library: None, weasyprint_renders: list[str]
+) -> None:
     client = client_for(world, "anonymous")
     first = client.get(_url(text="genesis-4-1-16", paper="a4"))
+    assert first.status_code == 200 and len(weasyprint_renders) == 1
     protocol_version = protocol_version_current(protocol=Protocol.objects.get(slug="listening-to-the-text"))
     key = handout_cache_key(
         version_hash=protocol_version.content_hash,
@@ -245,9 +403,51 @@ def test_it_caches_a_rendered_blank_handout(world: World, library: None) -> None
         lang="en",
     )
     assert cache.get(key) == first.content
-    assert client.get(_url(text="genesis-4-1-16", paper="a4")).content == first.content
-    # A different paper size is a different handout.
-    assert client.get(_url(text="genesis-4-1-16", paper="letter")).content != first.content
+    # Thirty students print it: WeasyPrint runs once.
+    for _ in range(3):
+        again = client_for(world, "student").get(_url(text="genesis-4-1-16", paper="a4"))
+        assert again.content == first.content
+    assert len(weasyprint_renders) == 1
+    # Other options are other handouts.
+    client.get(_url(text="genesis-4-1-16", paper="letter"))
+    client.get(_url(paper="a4"))
+    assert len(weasyprint_renders) == 3
+
+    # The library changes: a new protocol version, and the next handout shows the change.
+    Protocol.objects.filter(slug="listening-to-the-text").update(summary="We read slowly and hunt for one new detail.")
+    changed = client.get(_url(text="genesis-4-1-16", paper="a4"))
+    assert len(weasyprint_renders) == 4
+    assert protocol_version_current(protocol=Protocol.objects.get(slug="listening-to-the-text")).number == 2
+    text = flat(pdf_text(changed.content))
+    assert "We read slowly and hunt for one new detail." in text
+    assert flat(fixture_protocol("listening-to-the-text")["student"]["summary"]) not in text
+    client.get(_url(text="genesis-4-1-16", paper="a4"))
+    assert len(weasyprint_renders) == 4
+
+
+def test_it_answers_503_when_a_handout_takes_too_long(world: World, library: None, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.PDF_RENDER_TIME_LIMIT = 0.001
+    response = client_for(world, "anonymous").get(_url(text="ruth-1-1-18"))
+    assert response.status_code == 503
+    assert "took too long" in response.content.decode()
+    settings.PDF_RENDER_TIME_LIMIT = 30
+    assert client_for(world, "anonymous").get(_url(text="ruth-1-1-18")).status_code == 200  # nothing cached
+
+
+@pytest.mark.parametrize(("persona", "teacher_button"), [("anonymous", False), ("student", False), ("teacher", True)])
+def test_it_offers_handout_buttons_on_the_protocol_page(
+    world: World, library: None, persona: str, teacher_button: bool
+) -> None:
+    html = (
+        client_for(world, persona)
+        .get(reverse("protocols:detail", args=["listening-to-the-text"]) + "?text=genesis-4-1-16")
+        .content.decode()
+    )
+    assert f'action="{reverse("protocols:handout_pdf", args=["listening-to-the-text"])}"' in html
+    assert 'name="text" value="genesis-4-1-16"' in html
+    assert 'name="version" value="student"' in html
+    assert ('name="version" value="teacher"' in html) is teacher_button
+    assert '<option value="a4">' in html
 
 
 def test_it_prints_an_assignments_handout_as_assigned(world: World, library: None) -> None:
@@ -258,6 +458,14 @@ def test_it_prints_an_assignments_handout_as_assigned(world: World, library: Non
     for persona in ("student", "outsider", "other_teacher", "staff"):
         assert client_for(world, persona).get(url + "?version=teacher").status_code == 404
     response = client_for(world, "co_teacher").get(url + "?version=student")
-    text = flat(pdf_text(response.content))
-    assert "Grade 7 Chumash" in text  # the class in the running header
-    assert "Cain and Abel" in text
+    pages = [flat(page) for page in pdf_pages(response.content)]
+    # The class and the protocol in the running header of every page.
+    assert all("Grade 7 Chumash" in page and "Listening to the Text · Student handout" in page for page in pages)
+    assert "Cain and Abel" in " ".join(pages)
+    # And the assignment page offers it, with the packet and each havruta's worksheet.
+    page = client_for(world, "teacher").get(reverse("classrooms:assignment_detail", args=[assignment.pk]))
+    html = page.content.decode()
+    assert url + "?version=student" in html and url + "?version=teacher" in html
+    assert reverse("classrooms:packet", args=[assignment.pk]) in html
+    for worksheet in assignment.worksheets.all():
+        assert reverse("worksheets:worksheet_pdf", args=[worksheet.pk]) in html

@@ -12,9 +12,10 @@ from django.urls import reverse
 
 from classrooms.models import Assignment
 from classrooms.pdf import packet_job, packet_wait
+from classrooms.services_live import comment_create
 from tests.conftest import World, client_for
 from tests.factories import make_session, make_student
-from tests.pdf_fixtures import answer, assign, flat, pdf_pages, pdf_reader, save_pngs
+from tests.pdf_fixtures import answer, assert_accessible, assign, flat, pdf_pages, pdf_reader, save_pngs, struct_figures
 from worksheets.models import Worksheet
 
 
@@ -87,6 +88,7 @@ def test_it_builds_the_packet_in_the_background_and_reports_progress(world: Worl
         assert f"Question of havruta {number}" in pages[start]
     assert sum("Havruta partners:" in text for text in pages) == 5
     assert pdf_reader(document).metadata.title.startswith("Class packet")
+    assert_accessible(document, title="Class packet · Noticing and Wondering · Grade 7 Chumash")
     save_pngs(document, "class-packet", last=4)
 
 
@@ -108,6 +110,13 @@ def test_it_serves_a_finished_packet_until_someone_writes_more(world: World, fiv
     assert second != first and second.exists() and not first.exists()
     download = client.get(reverse("classrooms:packet_pdf", args=[five_havrutot.pk]))
     assert "Because the text repeats it." in flat(" ".join(pdf_pages(b"".join(download.streaming_content))))
+
+
+def test_it_makes_the_packet_again_when_a_teacher_comments(world: World, five_havrutot: Assignment) -> None:
+    before = packet_job(five_havrutot).key
+    worksheet = Worksheet.objects.filter(assignment=five_havrutot).order_by("havruta__number").first()
+    comment_create(worksheet=worksheet, by=world.teacher, field_id="shared:chosen_question", text="Good question!")
+    assert packet_job(five_havrutot).key != before
 
 
 def test_it_makes_an_a4_packet_on_request(world: World, five_havrutot: Assignment) -> None:
@@ -158,7 +167,19 @@ def test_it_prints_the_class_code_and_a_card_per_student(world: World) -> None:
     for name, pin in (("Dana", "1111"), ("Eli", "2222"), ("Noa", "3333"), ("Yoni", "4444")):
         assert f"{name} pin {pin} class code {world.classroom.join_code}".lower() in cards
     assert "outsider" not in cards and "5555" not in cards
+    assert_accessible(response.content, title=f"Sign-in sheet · {world.classroom.name}")
+    # The QR codes are drawn, and named for a screen reader: the class's, then one per student.
+    figures = struct_figures(response.content)
+    assert figures[0] == f"Sign-in code for the class {world.classroom.name}"
+    assert sorted(figures[1:]) == [f"Sign-in code for {name}" for name in ("Dana", "Eli", "Noa", "Yoni")]
     save_pngs(response.content, "sign-in-sheet")  # a student of another class
+
+
+def test_it_offers_the_sign_in_sheet_as_pdf_on_the_sign_in_page(world: World) -> None:
+    html = client_for(world, "co_teacher").get(reverse("classrooms:signin_sheet", args=[world.classroom.pk]))
+    url = reverse("classrooms:signin_sheet_pdf", args=[world.classroom.pk])
+    assert f'href="{url}?paper=letter"' in html.content.decode()
+    assert f'href="{url}?paper=a4"' in html.content.decode()
 
 
 @pytest.mark.parametrize("persona", ["student", "outsider", "other_teacher", "staff"])

@@ -2,9 +2,9 @@
 
 Answers come from ``FieldAnswer`` (the plain text the live server materialises from the shared
 and personal documents): personal answers are printed under each student's name, shared answers
-once for the havruta. Who typed which part of a shared answer comes from the CRDT document when
-it is available (text inserts carry ``{"a": "<user id>"}``, see worksheets/PROTOCOL.md);
-``text_authorship`` reads it.
+once for the havruta. Who typed which part of a shared answer comes from the stored CRDT document
+(text inserts carry ``{"a": "<user id>"}``, see worksheets/PROTOCOL.md); ``text_authorship``
+reads it. Teacher comments are the live dashboard's ``FieldComment`` rows.
 
 Also here: ``answers_pdf``, the hook for the student reflection / self-assessment PDF (parent
 conferences), which the reflections app calls with its own rows.
@@ -23,24 +23,27 @@ from accounts.models import User
 from classrooms.models import Assignment, HavrutaMember
 from protocols.handouts import TextData, document_language, strip_emoji, text_data
 from protocols.pdf import paper_or_default, render_document, render_pdf
-from worksheets.models import FieldAnswer, Worksheet
+from worksheets.models import DocSnapshot, DocUpdate, FieldAnswer, Worksheet
 
 # --------------------------------------------------------------------------------------------
 # Authorship of shared answers, from the CRDT document (plain Python + pycrdt, no Django)
 # --------------------------------------------------------------------------------------------
 
 
-def text_authorship(update: bytes, fields: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
-    """Characters written per user id in each text or list field of a Yjs document update.
+def text_authorship(updates: bytes | Sequence[bytes], fields: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
+    """Characters written per user id in each text or list field of a Yjs document.
 
-    ``fields`` are the protocol's field dicts (key and kind: the document layout of
-    worksheets/PROTOCOL.md). Inserts carry the formatting attribute ``{"a": "<user id>"}``; text
-    without it counts under ``""`` (unknown). Choices, scales and checklists have no authorship.
+    ``updates`` is one update or several (a snapshot, then log rows, in order). ``fields`` are the
+    protocol's field dicts (key and kind: the document layout of worksheets/PROTOCOL.md). Inserts
+    carry the formatting attribute ``{"a": "<user id>"}``; text without it counts under ``""``
+    (unknown). Choices, scales and checklists have no authorship.
     """
     from pycrdt import Array, Doc, Text
 
     doc: Doc = Doc()
-    doc.apply_update(update)
+    for update in [updates] if isinstance(updates, bytes) else updates:
+        if update:
+            doc.apply_update(update)
     present = set(doc.keys())
     result: dict[str, dict[str, int]] = {}
     for item in fields:
@@ -62,25 +65,58 @@ def text_authorship(update: bytes, fields: Iterable[Mapping[str, Any]]) -> dict[
     return result
 
 
-def shared_document_update(worksheet: Worksheet) -> bytes | None:
-    """The worksheet's shared Yjs document as one update, when the live server can give it.
+def shared_documents(worksheet_ids: Sequence[int]) -> dict[int, list[bytes]]:
+    """The stored shared documents of several worksheets (snapshot first, then the log), two queries.
 
-    The live worksheet server owns the update log; until it exposes the merged shared document
-    (``worksheets.persistence.shared_doc_update``), authorship of shared answers is not printed.
+    Read straight from the tables the live server writes (worksheets/persistence.py) rather than
+    room by room, so a packet of thirty havrutot costs two queries, not sixty.
     """
-    try:
-        from worksheets import persistence  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    loader = getattr(persistence, "shared_doc_update", None)
-    if loader is None:
-        return None
-    return loader(worksheet=worksheet)
+    documents: dict[int, list[bytes]] = {}
+    snapshots = DocSnapshot.objects.filter(worksheet_id__in=worksheet_ids, student__isnull=True)
+    for worksheet_id, state in snapshots.values_list("worksheet_id", "state"):
+        documents.setdefault(worksheet_id, []).append(bytes(state))
+    rows = DocUpdate.objects.filter(worksheet_id__in=worksheet_ids, student__isnull=True).order_by("id")
+    for worksheet_id, data in rows.values_list("worksheet_id", "data"):
+        documents.setdefault(worksheet_id, []).append(bytes(data))
+    return documents
 
 
-def worksheet_comments(worksheet: Worksheet) -> list[Comment]:
-    """Teacher comments on a worksheet. No comment model exists yet: always empty for now."""
-    return []
+def comment_model() -> Any:
+    """classrooms.FieldComment (the live dashboard's comments), or None in a tree without it."""
+    from classrooms import models as classroom_models
+
+    return getattr(classroom_models, "FieldComment", None)
+
+
+def worksheet_comments(
+    worksheet_ids: Sequence[int], fields: Mapping[int, Sequence[Mapping[str, Any]]], names: Mapping[int, str]
+) -> dict[int, list[Comment]]:
+    """Teacher comments per worksheet (one query), each with the box it was pinned to.
+
+    A comment's ``field_id`` names the box as presence does: "shared:<key>" for a shared field,
+    "student-<id>:<key>" for a student's own. ``fields`` maps a worksheet id to its protocol's
+    fields (for the labels), ``names`` a student id to their name.
+    """
+    model = comment_model()
+    if model is None or not worksheet_ids:
+        return {}
+    result: dict[int, list[Comment]] = {}
+    for row in (
+        model.objects.filter(worksheet_id__in=worksheet_ids).select_related("author").order_by("created_at", "pk")
+    ):
+        owner, _sep, key = str(row.field_id).partition(":")
+        labels = {f.get("key", ""): f.get("label", "") for f in fields.get(row.worksheet_id, ())}
+        label = labels.get(key, "")
+        if owner.startswith("student-") and label:
+            student_id = owner.removeprefix("student-")
+            name = names.get(int(student_id)) if student_id.isdigit() else None
+            if name:
+                label = f"{label} · {name}"
+        author = row.author.name if row.author is not None else _("A teacher")
+        result.setdefault(row.worksheet_id, []).append(
+            Comment(author=author, text=row.text, field_label=label, done=row.done_at is not None)
+        )
+    return result
 
 
 # --------------------------------------------------------------------------------------------
@@ -93,6 +129,7 @@ class Comment:
     author: str
     text: str
     field_label: str = ""
+    done: bool = False  # the havruta marked it done
 
 
 @dataclass
@@ -116,6 +153,11 @@ class AnswerValue:
         if self.marks:
             return not any(mark.checked for mark in self.marks)
         return not self.text.strip() and not self.items
+
+    @property
+    def lang(self) -> str:
+        """ "he" for an answer written in Hebrew, so it is tagged as Hebrew in the PDF; else ""."""
+        return text_lang(" ".join([self.text, *self.items]))
 
 
 @dataclass
@@ -142,6 +184,17 @@ class StepAnswers:
     number: int
     title: str
     fields: list[FieldAnswers]
+
+
+def text_lang(text: str) -> str:
+    """ "he" when most letters of ``text`` are Hebrew (students answer in either language)."""
+    hebrew = latin = 0
+    for char in text:
+        if "\u05d0" <= char <= "\u05ea":
+            hebrew += 1
+        elif char.isalpha():
+            latin += 1
+    return "he" if hebrew > latin else ""
 
 
 def _as_text(value: Any) -> str:
@@ -250,7 +303,8 @@ def _steps_with_answers(
 
 
 def worksheets_data(worksheets: Sequence[Worksheet], *, with_text: bool = True) -> list[WorksheetData]:
-    """Print data for several worksheets of one assignment, in a fixed number of queries.
+    """Print data for several worksheets of one assignment, in a fixed number of queries (five,
+    plus one per text).
 
     Pass worksheets fetched with ``select_related("assignment__protocol_version",
     "assignment__classroom", "assignment__text", "havruta")``.
@@ -267,6 +321,11 @@ def worksheets_data(worksheets: Sequence[Worksheet], *, with_text: bool = True) 
     answers_by_worksheet: dict[int, list[FieldAnswer]] = {}
     for answer in FieldAnswer.objects.filter(worksheet_id__in=ids):
         answers_by_worksheet.setdefault(answer.worksheet_id, []).append(answer)
+    documents = shared_documents(ids)
+    names = {m.student_id: m.student.name for group in members_by_havruta.values() for m in group}
+    comments = worksheet_comments(
+        ids, {w.pk: w.assignment.protocol_version.data.get("fields") or [] for w in worksheets}, names
+    )
     texts: dict[int, TextData] = {}
     result = []
     for worksheet in worksheets:
@@ -274,8 +333,8 @@ def worksheets_data(worksheets: Sequence[Worksheet], *, with_text: bool = True) 
         data = assignment.protocol_version.data
         members = members_by_havruta.get(worksheet.havruta_id, [])
         shared_fields = [f for f in data.get("fields") or [] if f.get("scope") != "personal"]
-        update = shared_document_update(worksheet)
-        authorship = text_authorship(update, shared_fields) if update else {}
+        updates = documents.get(worksheet.pk)
+        authorship = text_authorship(updates, shared_fields) if updates else {}
         text = None
         if with_text and assignment.text_id is not None:
             if assignment.text_id not in texts:
@@ -290,7 +349,7 @@ def worksheets_data(worksheets: Sequence[Worksheet], *, with_text: bool = True) 
                 date=assignment.date,
                 members=[(m.student.name, m.seat) for m in members],
                 steps=_steps_with_answers(data, answers_by_worksheet.get(worksheet.pk, []), members, authorship),
-                comments=worksheet_comments(worksheet),
+                comments=comments.get(worksheet.pk, []),
                 text=text,
             )
         )
@@ -363,12 +422,16 @@ def answers_pdf(
     """A one-person answers PDF (reflection, self-assessment) for parent conferences.
 
     ``fields`` are protocol fields (the snapshot's dicts: key, label, kind, options, scale);
-    ``values`` maps a field key to the student's answer in FieldAnswer's shapes. The reflections
-    app calls this with its own rows; scales print with the chosen point marked.
+    ``values`` maps a field key to the student's answer in FieldAnswer's shapes; an optional
+    ``section`` key on a field groups it under a heading. The reflections app calls this with its
+    own rows (reflections/views_pdf.py); scales print with the chosen point marked.
     """
     name = student if isinstance(student, str) else student.name
-    entries = [
-        FieldAnswers(
+    # Consecutive fields with the same "section" (the reflection, the self-assessment, ...) print
+    # under one heading; fields without one print without a heading.
+    sections: list[tuple[str, list[FieldAnswers]]] = []
+    for item in fields:
+        entry = FieldAnswers(
             key=item.get("key", ""),
             label=item.get("label", ""),
             help="",
@@ -376,8 +439,11 @@ def answers_pdf(
             scope="personal",
             shared=answer_value(item, values.get(item.get("key", ""))),
         )
-        for item in fields
-    ]
+        section = str(item.get("section", ""))
+        if sections and sections[-1][0] == section:
+            sections[-1][1].append(entry)
+        else:
+            sections.append((section, [entry]))
     lang, direction = document_language()
     doc_title = f"{title} · {name}"
     html = render_to_string(
@@ -386,7 +452,7 @@ def answers_pdf(
             "title": title,
             "subtitle": subtitle,
             "student_name": name,
-            "entries": entries,
+            "sections": sections,
             "lang": lang,
             "dir": direction,
             "doc_title": doc_title,
