@@ -170,7 +170,10 @@ def test_it_takes_two_partners_from_the_warm_up_to_each_others_appreciation(worl
     teacher.get_by_role("button", name="End learning and open reflections").click()
     expect(teacher.get_by_text("Learning has ended for this session.")).to_be_visible()
 
-    # Each student finds the reflection waiting on their home page, with their intentions word for word.
+    # Each open worksheet moves on to the reflection by itself; then each student also finds the
+    # reflection waiting on their home page, with their intentions word for word.
+    for page in (dana, eli):
+        page.wait_for_url(f"**/reflections/session/{world.session.pk}/", timeout=SYNC_TIMEOUT)
     for page in (dana, eli):
         page.goto(asgi_server.url + "/me/")
         panel = page.locator(".reflection-panel")
