@@ -360,11 +360,14 @@ class WorksheetEventsConsumer(_NoThreadHopDispatch, AsyncWebsocketConsumer):
         info, self.info = self.info, None
         if info is not None and info["is_member"]:
             try:
-                await database_sync_to_async(services_live.live_connection_close)(
+                group, message = await database_sync_to_async(services_live.live_connection_close)(
                     channel_name=self.channel_name, havruta_id=info["havruta"], classroom_id=info["classroom"]
                 )
             except DatabaseError:
                 log.warning("live events: forgetting a connection failed", exc_info=True)
+                return
+            if self.channel_layer is not None:
+                await self.channel_layer.group_send(group, message)
 
     async def disconnect(self, code: int) -> None:
         self.closing = True

@@ -526,6 +526,11 @@ def live_connection_touch(*, channel_name: str) -> None:
     LiveConnection.objects.filter(channel_name=channel_name).update(seen_at=timezone.now())
 
 
-def live_connection_close(*, channel_name: str, havruta_id: int, classroom_id: int) -> None:
+def live_connection_close(*, channel_name: str, havruta_id: int, classroom_id: int) -> tuple[str, dict[str, Any]]:
+    """Forget a closed events socket; returns the dashboard message for the caller to send.
+
+    The caller is the consumer, in a worker thread: sending from here with async_to_sync would wait
+    for the event loop that is waiting for us, which deadlocks when the server shuts down.
+    """
     LiveConnection.objects.filter(channel_name=channel_name).delete()
-    _publish([_dashboard_havruta(classroom_id, havruta_id)])
+    return _dashboard_havruta(classroom_id, havruta_id)
