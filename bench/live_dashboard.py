@@ -15,8 +15,8 @@ Printed per size:
 - progress/s: `worksheet.progress` events on the class's channel-layer group, i.e. what a socket
   forwarding every event would send (the baseline, measured in the same run).
 - hook delay: from a student's update being sent to the first progress event that counts it
-  (the worksheet rooms materialise answers 1 s after the last edit, at most 5 s after the first,
-  so under continuous typing this is mostly the 5 s bound).
+  (the worksheet rooms materialise answers 0.5 s after the last edit, at most 3 s after the first,
+  so under continuous typing this is mostly the 3 s bound).
 - teacher delay: from the update being sent to the first dashboard message showing it.
 - unseen: updates the teacher had not seen when the run ended (after a drain of --drain seconds).
 """
