@@ -243,6 +243,11 @@ class LiveDashboardConsumer(_NoThreadHopDispatch, AsyncWebsocketConsumer):
         if event.get("session") == self.session_id:
             self._mark(session=True)
 
+    async def live_regrouped(self, event: dict[str, Any]) -> None:
+        """services_live.dashboard_regrouped(): a new session, new havrutot or new assignments.
+        The page reloads (static/js/live.js), which also follows a session started meanwhile."""
+        await self._send({"type": "regrouped"})
+
 
 # --------------------------------------------------------------------------------------------
 # A worksheet page's class events

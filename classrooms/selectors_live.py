@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import CharField, Count, DateTimeField, F, IntegerField, Prefetch, Q, Value
+from django.db.models import CharField, DateTimeField, F, IntegerField, Prefetch, Q, Value
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -237,12 +237,12 @@ def live_rows(
             "pk", "havruta_id", "note", "created_at", "student__display_name"
         )
     }
-    comments_open = dict(
-        FieldComment.objects.filter(worksheet_scope, done_at__isnull=True)
-        .values("worksheet__havruta_id")
-        .annotate(n=Count("pk"))
-        .values_list("worksheet__havruta_id", "n")
-    )
+    # Ids, not only a count: the pop-in marks a comment done the moment the havruta does.
+    comments_open: dict[int, list[int]] = defaultdict(list)
+    for havruta_id, comment_id in FieldComment.objects.filter(worksheet_scope, done_at__isnull=True).values_list(
+        "worksheet__havruta_id", "pk"
+    ):
+        comments_open[havruta_id].append(comment_id)
     online_since = now - datetime.timedelta(seconds=conf("ONLINE_SECONDS"))
     online: set[tuple[int, int]] = set(
         LiveConnection.objects.filter(scope, seen_at__gte=online_since).values_list("havruta_id", "user_id")
@@ -336,7 +336,8 @@ def live_rows(
                     "since": iso(help_row["created_at"]),
                     "student": help_row["student__display_name"] or "",
                 },
-                "comments_open": comments_open.get(havruta.pk, 0),
+                "comments_open": len(comments_open.get(havruta.pk, [])),
+                "comments_open_ids": sorted(comments_open.get(havruta.pk, [])),
                 "preview": _preview_text(latest_answer["value"]) if latest_answer else "",
                 "rank": rank,
             }

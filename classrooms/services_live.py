@@ -97,6 +97,15 @@ def _dashboard_session(session: PairingSession) -> tuple[str, dict[str, Any]]:
     return LIVE_GROUP.format(classroom_id=session.classroom_id), {"type": "live.session", "session": session.pk}
 
 
+def dashboard_regrouped(*, classroom_id: int) -> None:
+    """The class's havrutot or assignments changed: open live pages reload their grid (on commit).
+
+    A whole reload, not a patch: the grid, the broadcast's havruta choices, the steps and the
+    pop-in all depend on the grouping, and regrouping mid-lesson is rare.
+    """
+    _publish([(LIVE_GROUP.format(classroom_id=classroom_id), {"type": "live.regrouped"})])
+
+
 def _session_of(havruta: Havruta) -> PairingSession:
     return havruta.session
 

@@ -41,9 +41,11 @@ from classrooms.pairing import (
     rebalance_absent,
     repeat_cost,
 )
+from classrooms.services_live import dashboard_regrouped
 from protocols.models import Protocol, Text
 from protocols.selectors import texts_visible_to
 from worksheets.models import FieldAnswer, Worksheet
+from worksheets.services import worksheet_revoke
 
 SEATS = "ABC"
 Group = tuple[int, ...]
@@ -335,6 +337,10 @@ def _apply_groups(
         elif current[h]:
             moves.changed_havrutot.append(rows[h].number)
     moves.changed_havrutot.sort()
+    # On commit: sockets of students who left a havruta look again (and close with 4403), and
+    # the class's live pages show the new grouping.
+    worksheet_revoke(user_ids={s for _h, s in delete_members})
+    dashboard_regrouped(classroom_id=session.classroom_id)
     return moves
 
 
@@ -443,6 +449,7 @@ def _store_new(session: PairingSession, groups: Sequence[Group], *, seed: int) -
             for seat, student in zip(SEATS, _seat_order(group, rng), strict=False)
         ]
     )
+    dashboard_regrouped(classroom_id=session.classroom_id)
 
 
 @transaction.atomic
@@ -754,23 +761,35 @@ def assignment_create(
         )
         assignments.append(assignment)
     Worksheet.objects.bulk_create([Worksheet(assignment=a, havruta_id=h) for a in assignments for h in havruta_ids])
+    dashboard_regrouped(classroom_id=session.classroom_id)
     return assignments
 
 
+def _assignment_changed(assignment: Assignment) -> None:
+    """Open worksheet sockets of the assignment look again at their rights; live pages reload."""
+    worksheet_revoke(worksheet_ids=list(assignment.worksheets.values_list("pk", flat=True)))
+    dashboard_regrouped(classroom_id=assignment.classroom_id)
+
+
+@transaction.atomic
 def assignment_close(*, assignment: Assignment) -> Assignment:
     """Close an assignment: its worksheets stay readable but students no longer see it as today's work."""
     assignment.status = Assignment.Status.CLOSED
     assignment.save(update_fields=["status"])
+    _assignment_changed(assignment)
     return assignment
 
 
+@transaction.atomic
 def assignment_reopen(*, assignment: Assignment) -> Assignment:
     assignment.status = Assignment.Status.OPEN
     assignment.save(update_fields=["status"])
+    _assignment_changed(assignment)
     return assignment
 
 
 @transaction.atomic
 def assignment_delete(*, assignment: Assignment) -> None:
     """Delete an assignment with its worksheets and their answers (the view asks first)."""
+    _assignment_changed(assignment)  # ids read before the rows go; the messages leave on commit
     assignment.delete()

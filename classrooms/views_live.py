@@ -99,6 +99,11 @@ def _page_config(page: selectors_live.LivePage) -> dict[str, Any]:
             "error": _("That did not work. Please try again."),
             "noteLabel": _("Note:"),
             "panelHelp": _("This havruta asked for help."),
+            "commentDone": _("Done"),
+            "commentOpen": _("Open"),
+            "commentMarkedDone": _("Havruta %(number)s marked your comment done."),
+            "regrouped": _("The havrutot or the assignments of this class changed."),
+            "reload": _("Show the new grid"),
         },
     }
 

@@ -113,6 +113,10 @@ def test_it_runs_a_live_session_from_help_request_to_reflection(world: World, op
     shot(dana, "2-comment")
     dana.get_by_role("button", name="Mark as done").click()
     expect(eli.locator("[data-live-comments] [data-comment]")).to_have_count(0, timeout=WAIT)
+    # ...and the teacher's open pop-in follows without a reload.
+    pinned = teacher.locator("[data-pop-comments] li", has_text="Where do you see that in the text?")
+    expect(pinned).to_have_class(re.compile("is-done"), timeout=WAIT)
+    expect(pinned.locator(".live-comment-state")).to_have_text("Done")
 
     # The teacher resolves the request.
     card.get_by_role("button", name=re.compile("Resolve")).click()

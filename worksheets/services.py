@@ -92,7 +92,12 @@ def _send_recheck(groups: list[str]) -> None:
 
 
 def worksheet_revoke(
-    *, user: User | None = None, havruta: Havruta | None = None, worksheet: Worksheet | None = None
+    *,
+    user: User | None = None,
+    havruta: Havruta | None = None,
+    worksheet: Worksheet | None = None,
+    user_ids: Iterable[int] = (),
+    worksheet_ids: Iterable[int] = (),
 ) -> None:
     """Make every open worksheet socket of the user / havruta / worksheet re-check its access.
 
@@ -109,5 +114,7 @@ def worksheet_revoke(
         groups.extend(ACCESS_GROUP.format(worksheet_id=pk) for pk in ids)
     if worksheet is not None:
         groups.append(ACCESS_GROUP.format(worksheet_id=worksheet.pk))
+    groups.extend(USER_GROUP.format(user_id=pk) for pk in user_ids)
+    groups.extend(ACCESS_GROUP.format(worksheet_id=pk) for pk in worksheet_ids)
     if groups:
         transaction.on_commit(lambda: _send_recheck(groups))

@@ -237,10 +237,25 @@
     if (frame) frame.before(box)
   }
 
+  function updatePanelComments (row) {
+    // The havruta marks a comment done in its worksheet; the open pop-in shows it at once.
+    var pop = panel && panel.querySelector('[data-pop-panel]')
+    if (!pop || !row.worksheets.some(function (w) { return String(w.id) === pop.dataset.worksheet })) return
+    var open = (row.comments_open_ids || []).map(String)
+    pop.querySelectorAll('[data-comment]').forEach(function (item) {
+      if (item.classList.contains('is-done') || open.indexOf(item.dataset.comment) !== -1) return
+      item.classList.add('is-done')
+      var state = item.querySelector('.live-comment-state')
+      if (state) state.textContent = S.commentDone
+      announce(fmt(S.commentMarkedDone, { number: row.number }))
+    })
+  }
+
   function applyRows (list, initial) {
     list.forEach(function (row) {
       rows[row.havruta] = row
       updatePanelHelp(row)
+      updatePanelComments(row)
       if (row.help && !seenHelp[row.help.id]) {
         seenHelp[row.help.id] = true
         if (!initial) {
@@ -368,6 +383,29 @@
     connection.textContent = text
   }
 
+  function reloadForNewGrouping () {
+    // The havrutot, the session or the assignments changed (perhaps in another tab). Reload at
+    // once unless the teacher is in the middle of writing something; then ask first.
+    var writing = Array.prototype.some.call(document.querySelectorAll('textarea, input[type=text]'), function (field) {
+      return field.value.trim() !== ''
+    })
+    if (!writing) {
+      window.location.reload()
+      return
+    }
+    if (document.querySelector('[data-regrouped]')) return
+    var box = el('div', 'message message-info')
+    box.dataset.regrouped = ''
+    box.setAttribute('role', 'status')
+    box.append(el('span', null, S.regrouped), document.createTextNode(' '))
+    var button = el('button', 'button button-small', S.reload)
+    button.type = 'button'
+    button.addEventListener('click', function () { window.location.reload() })
+    box.append(button)
+    var main = document.querySelector('main') || document.body
+    main.prepend(box)
+  }
+
   function connect () {
     var scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:'
     socket = new WebSocket(scheme + '//' + window.location.host + config.socket)
@@ -379,6 +417,10 @@
       var message
       try { message = JSON.parse(event.data) } catch (e) { return }
       if (message.now) offset = Date.parse(message.now) - Date.now()
+      if (message.type === 'regrouped') {
+        reloadForNewGrouping()
+        return
+      }
       if (message.type === 'snapshot' || message.type === 'update') {
         if (message.rows) applyRows(message.rows, message.type === 'snapshot')
         if (message.session) applySession(message.session)
@@ -415,7 +457,7 @@
     if (box) box.remove()
   }
 
-  function addPanelComment (form) {
+  function addPanelComment (form, id) {
     var list = document.querySelector('[data-pop-comments]')
     if (!list) return
     var empty = list.querySelector('[data-no-comments]')
@@ -423,10 +465,11 @@
     var select = form.querySelector('select[name=field]')
     var text = form.querySelector('[name=text]')
     var item = el('li')
+    if (id) item.dataset.comment = String(id)
     item.append(el('span', 'muted', (select ? select.options[select.selectedIndex].text : '') + ':'), document.createTextNode(' '))
     var span = el('span', null, text ? text.value : '')
     span.dir = 'auto'
-    item.append(span)
+    item.append(span, document.createTextNode(' '), el('span', 'live-comment-state', S.commentOpen))
     list.prepend(item)
   }
 
@@ -454,7 +497,7 @@
       clearErrors(form)
       announce(result.message)
       if (form.matches('[data-comment-form]')) {
-        addPanelComment(form)
+        addPanelComment(form, result.id)
         form.querySelector('[name=text]').value = ''
       }
       if (form.matches('[data-broadcast-form]')) form.querySelector('[name=message]').value = ''
