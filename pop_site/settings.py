@@ -64,6 +64,15 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def redis_url_for_worker(url: str, worker: int) -> str:
+    """The same Redis server, database number shifted by `worker` (redis://host:port/<db>)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    db = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(db + worker) % 16}"))
+
+
 def _secret_key(debug: bool) -> str:
     key = env_str("SECRET_KEY")
     if key:
@@ -168,12 +177,22 @@ AUTH_USER_MODEL = "accounts.User"
 
 # --- Channels and cache: Redis when REDIS_URL is set, in-process otherwise --------------------
 REDIS_URL = env_str("REDIS_URL")
+# The processes of one site share a channel prefix; two sites on one Redis need different ones.
+CHANNELS_PREFIX = env_str("CHANNELS_PREFIX", "asgi") or "asgi"
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _worker.startswith("gw"):
+    # Parallel test workers each take their own Redis database (gw0 the given one, gw1 the next)
+    # and channel prefix (pub/sub channels are shared by all databases), so one worker's
+    # cache.clear() or channel groups never reach another's.
+    if REDIS_URL:
+        REDIS_URL = redis_url_for_worker(REDIS_URL, int(_worker[2:]))
+    CHANNELS_PREFIX = f"{CHANNELS_PREFIX}-{_worker}"
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             # Pub/sub layer: group messages fan out to every process without per-channel queues.
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": CHANNELS_PREFIX},
         }
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}

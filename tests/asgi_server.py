@@ -112,6 +112,9 @@ def asgi_server_factory(transactional_db: None, tmp_path: Path) -> Iterator[Call
             **extra_env,
         }
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        # This worker's own Redis database and channel prefix (pop_site/settings.py), passed as is.
+        env.pop("PYTEST_XDIST_WORKER", None)
+        env["CHANNELS_PREFIX"] = settings.CHANNELS_PREFIX
         if settings.REDIS_URL and "REDIS_URL" not in extra_env:
             env["REDIS_URL"] = settings.REDIS_URL
         server = AsgiServer(port=free_port(), env=env, log_path=tmp_path / f"server-{len(servers)}.log")

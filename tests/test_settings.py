@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from pop_site.settings import env_bool, env_int, env_list
+from pop_site.settings import env_bool, env_int, env_list, redis_url_for_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,6 +38,12 @@ def test_it_refuses_a_non_number(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_it_splits_lists(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOSTS", "a.example, b.example,,")
     assert env_list("HOSTS", []) == ["a.example", "b.example"]
+
+
+def test_it_gives_each_parallel_test_worker_its_own_redis_database() -> None:
+    assert redis_url_for_worker("redis://127.0.0.1:6379/1", 0) == "redis://127.0.0.1:6379/1"
+    assert redis_url_for_worker("redis://127.0.0.1:6379/1", 1) == "redis://127.0.0.1:6379/2"
+    assert redis_url_for_worker("redis://:secret@cache.internal:6380", 2) == "redis://:secret@cache.internal:6380/2"
 
 
 def _run_production(extra_env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
