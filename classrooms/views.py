@@ -488,7 +488,17 @@ def join_pin(request: HttpRequest, code: str, student_pk: int) -> HttpResponse:
         result = services.student_sign_in_check(enrollment=enrollment, pin=form.cleaned_data["pin"], ip=_ip(request))
         if result.ok:
             login(request, enrollment.student, backend="django.contrib.auth.backends.ModelBackend")
-            return redirect("classrooms:student_home")
+            response = redirect("classrooms:student_home")
+            if not enrollment.student.language and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
+                # The class's language follows the student past the sign-in pages (until they pick one).
+                response.set_cookie(
+                    settings.LANGUAGE_COOKIE_NAME,
+                    classroom.language,
+                    max_age=settings.LANGUAGE_COOKIE_AGE,
+                    samesite="Lax",
+                    secure=settings.SESSION_COOKIE_SECURE,
+                )
+            return response
         if result.locked_seconds:
             context["locked_message"] = _lockout_message(result.locked_seconds, by=result.locked_by)
             return render(request, "classrooms/join_pin.html", context, status=429)

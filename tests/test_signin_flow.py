@@ -232,6 +232,17 @@ def test_it_shows_the_sign_in_pages_in_the_class_language(world: World) -> None:
     assert '<html lang="en" dir="ltr">' in client.get(f"/join/{world.classroom.join_code}/").content.decode()
 
 
+def test_it_keeps_the_class_language_after_sign_in_until_the_student_picks_one(world: World) -> None:
+    world.classroom.language = "he"
+    world.classroom.save(update_fields=["language"])
+    client = Client()
+    client.post(_pin_url(world), {"pin": "1111"})
+    assert '<html lang="he" dir="rtl">' in client.get("/me/").content.decode()
+    # The student switches to English: that choice wins from then on.
+    client.post("/account/language/", {"language": "en", "next": "/me/"})
+    assert '<html lang="en" dir="ltr">' in client.get("/me/").content.decode()
+
+
 def test_it_uses_the_standard_model_backend_for_students(world: World) -> None:
     client = Client()
     client.post(_pin_url(world), {"pin": "1111"})
