@@ -25,6 +25,17 @@ from classrooms.models import (
 )
 from worksheets.models import Worksheet
 
+# Ids are bigints. A larger number in a URL names nothing, but some lookups (a foreign key's id on
+# SQLite) would raise instead of finding nothing: every helper checks its ids first.
+MAX_ID = 2**63
+
+
+def _id(pk: int) -> int:
+    """An id from a URL or a form, or 404 when no row can have it."""
+    if not 0 < pk < MAX_ID:
+        raise Http404
+    return pk
+
 
 def _teacher(user: User | None) -> User:
     if user is None or not user.is_authenticated or not user.is_teacher:
@@ -40,7 +51,7 @@ def classroom_for_teacher(user: User | None, pk: int) -> Classroom:
     """A class the user teaches (as owner or co-teacher), archived or not."""
     teacher = _teacher(user)
     try:
-        return classrooms_taught_by(teacher).get(pk=pk)
+        return classrooms_taught_by(teacher).get(pk=_id(pk))
     except Classroom.DoesNotExist:
         raise Http404 from None
 
@@ -49,7 +60,7 @@ def enrollment_for_teacher(user: User | None, classroom: Classroom, student_pk: 
     """A student on the roster of a class the user teaches (call classroom_for_teacher first)."""
     _teacher(user)
     try:
-        return Enrollment.objects.select_related("student").get(classroom=classroom, student_id=student_pk)
+        return Enrollment.objects.select_related("student").get(classroom=classroom, student_id=_id(student_pk))
     except Enrollment.DoesNotExist:
         raise Http404 from None
 
@@ -57,7 +68,9 @@ def enrollment_for_teacher(user: User | None, classroom: Classroom, student_pk: 
 def session_for_teacher(user: User | None, pk: int) -> PairingSession:
     teacher = _teacher(user)
     try:
-        return PairingSession.objects.select_related("classroom").get(pk=pk, classroom__teacher_links__teacher=teacher)
+        return PairingSession.objects.select_related("classroom").get(
+            pk=_id(pk), classroom__teacher_links__teacher=teacher
+        )
     except PairingSession.DoesNotExist:
         raise Http404 from None
 
@@ -66,7 +79,7 @@ def assignment_for_teacher(user: User | None, pk: int) -> Assignment:
     teacher = _teacher(user)
     try:
         return Assignment.objects.select_related("classroom", "session", "protocol_version", "text").get(
-            pk=pk, classroom__teacher_links__teacher=teacher
+            pk=_id(pk), classroom__teacher_links__teacher=teacher
         )
     except Assignment.DoesNotExist:
         raise Http404 from None
@@ -92,7 +105,7 @@ def havruta_for_user(user: User | None, pk: int) -> Havruta:
     else:
         queryset = queryset.filter(memberships__student=user, session__classroom__enrollments__student=user)
     try:
-        return queryset.get(pk=pk)
+        return queryset.get(pk=_id(pk))
     except Havruta.DoesNotExist:
         raise Http404 from None
 
@@ -113,7 +126,7 @@ def worksheet_for_user(user: User | None, pk: int) -> Worksheet:
     else:
         queryset = queryset.filter(havruta__memberships__student=user, assignment__classroom__enrollments__student=user)
     try:
-        return queryset.get(pk=pk)
+        return queryset.get(pk=_id(pk))
     except Worksheet.DoesNotExist:
         raise Http404 from None
 
@@ -147,7 +160,7 @@ def enrollment_for_join(classroom: Classroom, student_pk: int) -> Enrollment:
     """A student of the class being joined (the PIN is checked afterwards)."""
     try:
         return Enrollment.objects.select_related("student", "classroom").get(
-            classroom=classroom, student_id=student_pk, student__is_active=True
+            classroom=classroom, student_id=_id(student_pk), student__is_active=True
         )
     except Enrollment.DoesNotExist:
         raise Http404 from None
@@ -164,7 +177,7 @@ def coteacher_link_for_teacher(user: User | None, classroom: Classroom, teacher_
     if not is_owner:
         links = links.filter(teacher=teacher)
     try:
-        return links.get(teacher_id=teacher_pk)
+        return links.get(teacher_id=_id(teacher_pk))
     except ClassroomTeacher.DoesNotExist:
         raise Http404 from None
 
@@ -173,7 +186,7 @@ def invitation_for_teacher(user: User | None, classroom: Classroom, pk: int) -> 
     """A pending invitation to a class the user teaches (call classroom_for_teacher first)."""
     _teacher(user)
     try:
-        return CoTeacherInvitation.objects.get(classroom=classroom, pk=pk, accepted_at__isnull=True)
+        return CoTeacherInvitation.objects.get(classroom=classroom, pk=_id(pk), accepted_at__isnull=True)
     except CoTeacherInvitation.DoesNotExist:
         raise Http404 from None
 
@@ -199,7 +212,7 @@ def havruta_for_teacher(user: User | None, session: PairingSession, pk: int) -> 
     """A havruta of a session the user teaches (call session_for_teacher first)."""
     _teacher(user)
     try:
-        return Havruta.objects.get(session=session, pk=pk)
+        return Havruta.objects.get(session=session, pk=_id(pk))
     except Havruta.DoesNotExist:
         raise Http404 from None
 
@@ -208,7 +221,7 @@ def constraint_for_teacher(user: User | None, classroom: Classroom, pk: int) -> 
     """A keep-apart / keep-together rule of a class the user teaches (call classroom_for_teacher first)."""
     _teacher(user)
     try:
-        return PairingConstraint.objects.select_related("student_a", "student_b").get(classroom=classroom, pk=pk)
+        return PairingConstraint.objects.select_related("student_a", "student_b").get(classroom=classroom, pk=_id(pk))
     except PairingConstraint.DoesNotExist:
         raise Http404 from None
 
@@ -226,7 +239,9 @@ def reflection_havruta_for_student(user: User | None, session_pk: int) -> Havrut
     try:
         return (
             Havruta.objects.select_related("session__classroom")
-            .filter(session_id=session_pk, memberships__student=user, session__classroom__enrollments__student=user)
+            .filter(
+                session_id=_id(session_pk), memberships__student=user, session__classroom__enrollments__student=user
+            )
             .get()
         )
     except (Havruta.DoesNotExist, Havruta.MultipleObjectsReturned):
@@ -241,7 +256,7 @@ def reflection_student_for_teacher(user: User | None, session: PairingSession, s
     from django.db.models import Q
 
     _teacher(user)
-    students = User.objects.filter(role=User.Role.STUDENT, pk=student_pk).filter(
+    students = User.objects.filter(role=User.Role.STUDENT, pk=_id(student_pk)).filter(
         Q(havruta_memberships__havruta__session=session) | Q(reflections__session=session)
     )
     student = students.first()
@@ -260,7 +275,7 @@ def enrollment_for_growth(user: User | None, student_pk: int) -> Enrollment:
         return enrollment_for_student(user)
     try:
         return Enrollment.objects.select_related("student", "classroom").get(
-            student_id=student_pk, classroom__teacher_links__teacher=user
+            student_id=_id(student_pk), classroom__teacher_links__teacher=user
         )
     except Enrollment.DoesNotExist:
         raise Http404 from None
@@ -276,7 +291,7 @@ def live_worksheet_for_teacher(user: User | None, session: PairingSession, pk: i
     _teacher(user)
     try:
         return Worksheet.objects.select_related("assignment__protocol_version", "havruta__session").get(
-            pk=pk, havruta__session=session
+            pk=_id(pk), havruta__session=session
         )
     except Worksheet.DoesNotExist:
         raise Http404 from None
@@ -296,7 +311,7 @@ def help_request_for_teacher(user: User | None, session: PairingSession, pk: int
     """A help request of a session the user teaches (call session_for_teacher first)."""
     _teacher(user)
     try:
-        return HelpRequest.objects.select_related("havruta").get(pk=pk, havruta__session=session)
+        return HelpRequest.objects.select_related("havruta").get(pk=_id(pk), havruta__session=session)
     except HelpRequest.DoesNotExist:
         raise Http404 from None
 
@@ -306,7 +321,7 @@ def field_comment_for_user(user: User | None, worksheet: Worksheet, pk: int) -> 
     if user is None or not user.is_authenticated:
         raise Http404
     try:
-        return FieldComment.objects.get(pk=pk, worksheet=worksheet)
+        return FieldComment.objects.get(pk=_id(pk), worksheet=worksheet)
     except FieldComment.DoesNotExist:
         raise Http404 from None
 

@@ -12,7 +12,10 @@ page (the Yjs sockets stay binary and untouched): broadcasts, the timer, comment
 the end of the session reach the page through it, and a member may send a few small commands.
 
 Both accept and then close with 4403 before joining any group when the user may not be there,
-so a browser can read the close code and an outsider learns nothing.
+so a browser can read the close code and an outsider learns nothing. Both also listen on the
+user's own group (worksheets.services.USER_GROUP): when access is taken away (a student moved or
+deleted, a co-teacher removed), `worksheet_revoke(user=...)` makes them look again, and a socket
+that lost its access closes with 4403 at once.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ from django.utils import translation
 
 from accounts.models import User
 from classrooms import access, selectors_live, services_live
-from worksheets.services import LIVE_GROUP
+from worksheets.consumers import close_with
+from worksheets.services import LIVE_GROUP, USER_GROUP
 
 log = logging.getLogger("havruta.live")
 
@@ -120,6 +124,7 @@ class LiveDashboardConsumer(_NoThreadHopDispatch, AsyncWebsocketConsumer):
         self.session_id: int | None = None
         self.havrutot: set[int] = set()
         self.group: str | None = None
+        self.user_group: str | None = None
         self.closing = False
         self.dirty: set[int] = set()
         self.session_dirty = False
@@ -147,6 +152,8 @@ class LiveDashboardConsumer(_NoThreadHopDispatch, AsyncWebsocketConsumer):
         if self.channel_layer is not None:
             self.group = LIVE_GROUP.format(classroom_id=self.classroom_id)
             await self.channel_layer.group_add(self.group, self.channel_name)
+            self.user_group = USER_GROUP.format(user_id=self.scope["user"].pk)
+            await self.channel_layer.group_add(self.user_group, self.channel_name)
         self.last_flush = time.monotonic()
         await self._send(opened["snapshot"] or {"type": "snapshot", "rows": [], "session": None})
 
@@ -155,15 +162,17 @@ class LiveDashboardConsumer(_NoThreadHopDispatch, AsyncWebsocketConsumer):
             return
         self.closing = True
         await self._leave()
-        await self.close(code=code)
+        await close_with(self, code)
 
     async def _leave(self) -> None:
         if self.flush_handle is not None:
             self.flush_handle.cancel()
             self.flush_handle = None
-        if self.group is not None and self.channel_layer is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-            self.group = None
+        if self.channel_layer is not None:
+            for group in (self.group, self.user_group):
+                if group is not None:
+                    await self.channel_layer.group_discard(group, self.channel_name)
+        self.group = self.user_group = None
 
     async def disconnect(self, code: int) -> None:
         self.closing = True
@@ -242,6 +251,20 @@ class LiveDashboardConsumer(_NoThreadHopDispatch, AsyncWebsocketConsumer):
     async def live_session(self, event: dict[str, Any]) -> None:
         if event.get("session") == self.session_id:
             self._mark(session=True)
+
+    async def access_recheck(self, event: dict[str, Any]) -> None:
+        """worksheet_revoke(user=...): this teacher's classes changed (removed as co-teacher); look again."""
+        if self.closing:
+            return
+        try:
+            classroom = await database_sync_to_async(access.live_dashboard_access)(
+                self.scope.get("user"), self.classroom_id
+            )
+        except DatabaseError:
+            return  # look again on the next change; the socket keeps its access meanwhile
+        if classroom is None:
+            log.info("event=socket.closed by=server code=%s reason=access-revoked socket=dashboard", CLOSE_FORBIDDEN)
+            await self._close(CLOSE_FORBIDDEN)
 
     async def live_regrouped(self, event: dict[str, Any]) -> None:
         """services_live.dashboard_regrouped(): a new session, new havrutot or new assignments.
@@ -331,6 +354,7 @@ class WorksheetEventsConsumer(_NoThreadHopDispatch, AsyncWebsocketConsumer):
             for group in (
                 services_live.SESSION_GROUP.format(session_id=info["session"]),
                 services_live.HAVRUTA_GROUP.format(havruta_id=info["havruta"]),
+                USER_GROUP.format(user_id=self.scope["user"].pk),
             ):
                 await self.channel_layer.group_add(group, self.channel_name)
                 self.groups_joined.append(group)
@@ -352,7 +376,7 @@ class WorksheetEventsConsumer(_NoThreadHopDispatch, AsyncWebsocketConsumer):
             return
         self.closing = True
         await self._leave()
-        await self.close(code=code)
+        await close_with(self, code)
 
     async def _leave(self) -> None:
         if self.heartbeat is not None:
@@ -463,6 +487,20 @@ class WorksheetEventsConsumer(_NoThreadHopDispatch, AsyncWebsocketConsumer):
         await self._send({"type": "ok", "ref": ref})
 
     # --- events from the services ---------------------------------------------------------------
+
+    async def access_recheck(self, event: dict[str, Any]) -> None:
+        """worksheet_revoke(user=...): membership, enrollment or teaching changed; look again."""
+        if self.closing or self.info is None:
+            return
+        try:
+            found = await database_sync_to_async(access.worksheet_events_access)(
+                self.scope.get("user"), self.info["worksheet"]
+            )
+        except DatabaseError:
+            return  # look again on the next change; the socket keeps its access meanwhile
+        if found is None:
+            log.info("event=socket.closed by=server code=%s reason=access-revoked socket=events", CLOSE_FORBIDDEN)
+            await self._close(CLOSE_FORBIDDEN)
 
     async def live_event(self, message: dict[str, Any]) -> None:
         event = message.get("event")

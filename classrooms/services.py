@@ -23,6 +23,7 @@ from classrooms.access import INVITATION_DAYS
 from classrooms.models import Classroom, ClassroomTeacher, CoTeacherInvitation, Enrollment, PairingConstraint
 from classrooms.ratelimit import Limit
 from classrooms.roster_import import MAX_GROUP_LENGTH, MAX_NAME_LENGTH, clean_cell, name_key
+from worksheets.services import worksheet_revoke
 
 # Security events as key=value lines; ids and the address only, never a PIN (settings.LOGGING).
 signin_logger = logging.getLogger("havruta.auth")
@@ -204,7 +205,8 @@ def student_move(*, enrollment: Enrollment, to_classroom: Classroom) -> Enrollme
     """Move a student to another class of the same teacher (the view checks the teacher teaches both).
 
     Pairing constraints of the old class that name the student no longer apply and are dropped;
-    their past havrutot stay in the old class's history.
+    their past havrutot stay in the old class's history. Their open sockets on the old class's
+    worksheets close with 4403 once this commits (worksheet_revoke).
     """
     if to_classroom.pk == enrollment.classroom_id:
         raise ValidationError(_("The student is already in this class."), code="same")
@@ -216,6 +218,7 @@ def student_move(*, enrollment: Enrollment, to_classroom: Classroom) -> Enrollme
     ).delete()
     enrollment.classroom = to_classroom
     enrollment.save(update_fields=["classroom"])
+    worksheet_revoke(user=enrollment.student)
     return enrollment
 
 
@@ -269,9 +272,13 @@ def coteacher_accept(*, invitation: CoTeacherInvitation, user: User) -> Classroo
     return invitation.classroom
 
 
+@transaction.atomic
 def coteacher_remove(*, link: ClassroomTeacher) -> None:
+    """Remove a co-teacher (or let one leave). Their open sockets on the class (the live dashboard,
+    worksheets they watch) close with 4403 once this commits (worksheet_revoke)."""
     if link.is_owner:
         raise PermissionError("The owner of a class cannot be removed.")
+    worksheet_revoke(user=link.teacher)  # sent on commit, when the link is gone
     link.delete()
 
 
