@@ -117,8 +117,10 @@ def asgi_server_factory(transactional_db: None, tmp_path: Path) -> Iterator[Call
         env["CHANNELS_PREFIX"] = settings.CHANNELS_PREFIX
         if settings.REDIS_URL and "REDIS_URL" not in extra_env:
             env["REDIS_URL"] = settings.REDIS_URL
-        server = AsgiServer(port=free_port(), env=env, log_path=tmp_path / f"server-{len(servers)}.log")
-        servers.append(server.start())
+        port = free_port()  # logs named by port: the drills start servers side by side from threads
+        server = AsgiServer(port=port, env=env, log_path=tmp_path / f"server-{port}.log")
+        servers.append(server)
+        server.start()
         return server
 
     yield start

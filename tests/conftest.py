@@ -32,6 +32,15 @@ def _fast_password_hashing(settings) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
+def _default_language() -> None:
+    """A request in Hebrew leaves Hebrew active in this thread (LocaleMiddleware never resets it):
+    each test starts in the default language, whichever test ran before it on this worker."""
+    from django.utils import translation
+
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     """Rate limits (allauth, PIN sign-in) live in the cache; each test starts with none."""
     from django.core.cache import cache

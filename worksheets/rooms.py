@@ -44,6 +44,7 @@ from worksheets.selectors import DocAccess
 from worksheets.services import LIVE_GROUP, answers_materialise
 from worksheets.yprotocol import (
     EMPTY_UPDATE,
+    MAX_SAFE_INTEGER,
     AwarenessEntry,
     ProtocolError,
     decode_awareness_update,
@@ -145,6 +146,11 @@ class Room:
         self._doc_changed = False
         self.twin = pycrdt.Doc()
         self._integrated: list[bytes] = []
+        # Updates validated on the twin and waiting for their commit, in order: a rebuilt twin must
+        # hold them too, or the next update of the same client would wait there for its predecessor
+        # forever and be taken for "nothing new" (lost until the client's next resync).
+        self._unsaved: dict[int, bytes] = {}
+        self._unsaved_seq = 0
         self.peers: set[Peer] = set()
         self.ready: asyncio.Future[None] = self.loop.create_future()
         self.closed = False
@@ -274,7 +280,9 @@ class Room:
         for client_id in peer.client_ids:
             record = self.awareness.get(client_id)
             if record is not None and record.owner is peer and record.state is not None:
-                record.clock += 1
+                # lib0 writes at most 2**53 - 1: a client that announced that clock is removed at it
+                # (y-protocols takes a removal at an equal clock), not with a number nobody can encode.
+                record.clock = min(record.clock + 1, MAX_SAFE_INTEGER)
                 record.state = None
                 record.owner = None
                 record.seen_at = time.monotonic()
@@ -301,9 +309,12 @@ class Room:
         self._integrated.append(event.update)
 
     def _reset_twin(self) -> None:
-        """Rebuild the twin from `doc`: it may then lack something (safe), never hold extra."""
+        """Rebuild the twin from `doc` and the updates on their way to the log: it may then lack
+        something still pending (safe: the client's resync sends it again), never hold extra."""
         self.twin = pycrdt.Doc()
         self.twin.apply_update(self.doc.get_update())
+        for update in self._unsaved.values():
+            self.twin.apply_update(update)
 
     def validate(self, update: bytes) -> bytes | None:
         """Try a client's update on the twin; return what it integrated, None if nothing; or raise.
@@ -342,8 +353,12 @@ class Room:
     def store(self, update: bytes, author_id: int | None, sender: Peer | None) -> asyncio.Future[int]:
         """Append to the log; once committed apply to `doc` and fan out (even if the sender left)."""
         future: asyncio.Future[int] = self.loop.create_future()
+        self._unsaved_seq += 1
+        token = self._unsaved_seq
+        self._unsaved[token] = update
 
         def on_done(row_id: int | None, error: BaseException | None) -> None:
+            self._unsaved.pop(token, None)
             if error is not None or row_id is None:
                 self._reset_twin()
                 if not future.done():

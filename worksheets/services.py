@@ -24,6 +24,8 @@ from worksheets.selectors import worksheet_progress
 log = logging.getLogger("havruta.ws")
 
 ACCESS_GROUP = "worksheets-access-{worksheet_id}"
+# Every live socket of a user joins this group: worksheet documents, worksheet events and the
+# teacher's live dashboard (classrooms/consumers_live.py), so one message revokes them all.
 USER_GROUP = "worksheets-user-{user_id}"
 LIVE_GROUP = "class-{classroom_id}-live"
 
@@ -101,9 +103,10 @@ def worksheet_revoke(
 ) -> None:
     """Make every open worksheet socket of the user / havruta / worksheet re-check its access.
 
-    Call it after a change of membership, enrollment, assignment status or session end (inside the
-    transaction that makes the change: the message goes out on commit). Sockets that lost access
-    close with 4403; sockets that became read-only stay open and their updates are discarded.
+    Call it after a change of membership, enrollment, teaching, assignment status or session end
+    (inside the transaction that makes the change: the message goes out on commit). Sockets that
+    lost access close with 4403; sockets that became read-only stay open and their updates are
+    discarded. With `user`, the user's worksheet events and live dashboard sockets re-check too.
     Works across processes through the channel layer. Call from synchronous code.
     """
     groups = []

@@ -146,7 +146,8 @@ export class RoomProvider {
     this.synced = false
     ws.onopen = () => {
       if (this.ws !== ws) return
-      this.attempts = 0
+      // Backoff is reset only once the server has synced (below), not on open: a server that
+      // accepts and then closes at once (database down: 1013/4013) must not be retried in a loop.
       this.everConnected = true
       this._setState('connected')
       this._sendSyncStep1()
@@ -272,6 +273,7 @@ export class RoomProvider {
         Y.applyUpdate(this.doc, update, this)
         if (!this.synced) {
           this.synced = true
+          this.attempts = 0
           this.onChange()
         }
       } else if (syncType === syncProtocol.messageYjsUpdate) {
