@@ -154,7 +154,7 @@ class HeatGeometry:
 
 HEAT = HeatGeometry()
 
-# From pale to the brand colour; text switches to white where the cell gets dark.
+# From pale to the brand colour; the number in a cell is white or black, whichever contrasts more.
 _LIGHT = (227, 238, 241)
 _DARK = (29, 78, 95)
 
@@ -163,6 +163,31 @@ def heat_colour(value: float, low: float, high: float) -> str:
     share = 0.0 if high <= low else min(max((value - low) / (high - low), 0.0), 1.0)
     red, green, blue = (round(a + (b - a) * share) for a, b in zip(_LIGHT, _DARK, strict=True))
     return f"#{red:02x}{green:02x}{blue:02x}"
+
+
+def relative_luminance(colour: str) -> float:
+    """WCAG 2 relative luminance of a #rrggbb colour."""
+
+    def channel(hex_pair: str) -> float:
+        c = int(hex_pair, 16) / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(colour[i : i + 2]) for i in (1, 3, 5))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    high, low = sorted((relative_luminance(first), relative_luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def heat_ink(fill: str) -> str:
+    """The ink of a cell's number, "light" (white) or "dark" (black): whichever contrasts more.
+
+    Switching at the middle of the scale is not enough: around it a mid-teal has under 4.5:1 with
+    both white and the page's dark ink. Pure black or white always reaches 4.5:1 on this ramp.
+    """
+    return "light" if contrast_ratio(fill, "#ffffff") >= contrast_ratio(fill, "#000000") else "dark"
 
 
 def heatmap_svg(
@@ -209,12 +234,12 @@ def heatmap_svg(
                     f"<title>{escape(f'{label}, {column_labels[column]}: {empty_label}')}</title></rect>"
                 )
                 continue
-            share = 0.0 if high <= low else (value - low) / (high - low)
-            ink = "light" if share > 0.5 else "dark"
+            fill = heat_colour(value, low, high)
+            ink = heat_ink(fill)
             shown = f"{value:.1f}"
             parts.append(
                 f'<rect class="cell" x="{x}" y="{y}" width="{g.cell}" height="{g.cell}" rx="4" '
-                f'fill="{heat_colour(value, low, high)}" data-row="{_attr(label)}" '
+                f'fill="{fill}" data-row="{_attr(label)}" '
                 f'data-column="{_attr(column_labels[column])}" data-value="{shown}">'
                 f"<title>{escape(f'{label}, {column_labels[column]}: {shown}')}</title></rect>"
                 f'<text class="cell-value {ink}" x="{_num(x + g.cell / 2)}" y="{_num(y + g.cell / 2)}" '

@@ -10,7 +10,7 @@ from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reflections.charts import LINE, heatmap_svg, line_chart_svg, value_for_y, x_for
+from reflections.charts import LINE, contrast_ratio, heatmap_svg, line_chart_svg, value_for_y, x_for
 from tests.conftest import client_for
 from tests.reflections_fixtures import assign_lesson, ended_sessions, reflect
 
@@ -105,6 +105,20 @@ def test_it_colours_heatmap_cells_by_their_average() -> None:
     assert cells[("Focusing", "1 Mar")].get("data-value") == ""
     assert "empty" in cells[("Focusing", "1 Mar")].get("class", "")
     assert cells[("Listening", "8 Mar")].get("fill") == "#1d4e5f"  # the top of the scale is the darkest
+
+
+@given(st.integers(min_value=0, max_value=300))
+def test_it_writes_every_heatmap_number_readable_on_its_cell(hundredths: int) -> None:
+    value = 1 + hundredths / 100  # every average from 1.00 to 4.00
+    svg = heatmap_svg(
+        chart_id="h", title="t", description="d", row_labels=["Listening"], column_labels=["1 Mar"], cells=[[value]]
+    )
+    root = _parse(svg)
+    fill = root.find(f"{SVG}rect").get("fill", "")  # type: ignore[union-attr]
+    (number,) = (text for text in root.iter(f"{SVG}text") if "cell-value" in text.get("class", ""))
+    # static/css/reflections.css paints "light" numbers white and "dark" ones black.
+    ink = "#ffffff" if "light" in number.get("class", "") else "#000000"
+    assert contrast_ratio(fill, ink) >= 4.5, (value, fill, ink)  # WCAG AA for 12 px bold text
 
 
 @pytest.mark.django_db

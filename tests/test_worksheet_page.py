@@ -347,10 +347,13 @@ def test_it_passes_the_bundle_its_config_without_inline_scripts(world: World) ->
             assert script.get("type") == "application/json"
     assert "<noscript>" in html
     assert "Live editing needs JavaScript" in html
-    # Status is announced politely and visible from the start.
+    # Status is visible from the start. It is no live region (it changes with every keystroke): the
+    # page's paced announcer says when the connection is lost and back (tests/test_a11y_announcements.py).
     status = tree.find(".//*[@data-worksheet-status]")
     assert status is not None
-    assert status.get("role") == "status"
+    assert status.get("role") is None and status.get("aria-live") is None
+    announcer = tree.find(".//*[@id='worksheet-announcer']")
+    assert announcer is not None and announcer.get("aria-live") == "polite"
 
 
 def test_it_ships_the_built_bundle_and_its_sources(world: World) -> None:

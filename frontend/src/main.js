@@ -164,6 +164,12 @@ function start () {
   const statusEl = document.querySelector('[data-worksheet-status]')
   const unsavedText = (n) => interpolate(n === 1 ? strings.unsavedOne : strings.unsavedMany, { count: n })
   let statusFrame = 0
+  // The status line is no live region: while someone types it changes with every keystroke
+  // ("1 unsaved edit", "All saved"), and a screen reader would read each change out. Only what the
+  // student needs to hear is announced: trouble, and the way back from it.
+  const TROUBLE = new Set(['offline', 'reconnecting', 'stuck', 'denied'])
+  let heardState = null
+  let inTrouble = false
   const renderStatus = () => {
     statusFrame = 0
     if (!statusEl) return
@@ -198,6 +204,14 @@ function start () {
       state = 'connected'
       text = unsaved ? `${strings.connected} — ${unsavedText(unsaved)}` : strings.connected
     }
+    if (TROUBLE.has(state)) {
+      if (state !== heardState) announcer.say(text, { key: `status:${state}`, quietFor: 10000 })
+      inTrouble = true
+    } else if (inTrouble && (state === 'saved' || state === 'connected')) {
+      announcer.say(text, { key: `status:${state}`, quietFor: 10000 }) // back, past "Connecting…"
+      inTrouble = false
+    }
+    heardState = state
     statusEl.dataset.state = state
     statusEl.dataset.unsaved = String(unsaved)
     const label = statusEl.querySelector('[data-status-text]') || statusEl
@@ -236,7 +250,8 @@ function start () {
       resolve,
       bar: document.querySelector('[data-presence]'),
       announcer,
-      root
+      root,
+      isConnected: () => Boolean(shared.provider && shared.provider.state === 'connected')
     })
   }
 

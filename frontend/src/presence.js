@@ -55,8 +55,9 @@ export class Presence {
    * @param {HTMLElement|null} options.bar
    * @param {Announcer} options.announcer
    * @param {HTMLElement} options.root
+   * @param {() => boolean} [options.isConnected] whether our own socket to the shared room is up
    */
-  constructor ({ awareness, config, fieldLabel, resolve, bar, announcer, root }) {
+  constructor ({ awareness, config, fieldLabel, resolve, bar, announcer, root, isConnected }) {
     this.awareness = awareness
     this.config = config
     this.strings = config.strings
@@ -67,6 +68,7 @@ export class Presence {
     this.bar = bar
     this.announcer = announcer
     this.root = root
+    this.isConnected = isConnected || (() => true)
     this.present = new Set()
     this.layers = new Set()
     this.frame = 0
@@ -158,6 +160,9 @@ export class Presence {
   }
 
   _announceArrivals (people) {
+    // When our own connection drops we forget who is here, but nobody left: the status says we are
+    // reconnecting. Wait until we are back, then announce only real arrivals and departures.
+    if (!this.isConnected()) return
     const now = new Set()
     for (const [id, state] of people) {
       if (state.user.role === 'teacher') continue
