@@ -82,6 +82,7 @@ def _page_config(page: selectors_live.LivePage) -> dict[str, Any]:
             "noEdit": _("no edits yet"),
             "popIn": _("Pop in"),
             "resolve": _("Resolve"),
+            "comment": _("1 open comment"),
             "comments": _("%(count)s open comments"),
             "justNow": _("just now"),
             "seconds": _("%(count)s s"),

@@ -26,7 +26,10 @@ def _link_in_last_mail() -> str:
 
 
 def _sign_up(client: Client, email: str = TEACHER_EMAIL) -> None:
-    response = client.post("/accounts/signup/", {"email": email, "password1": PASSWORD, "password2": PASSWORD})
+    response = client.post(
+        "/accounts/signup/",
+        {"display_name": " Rivka   Cohen ", "email": email, "password1": PASSWORD, "password2": PASSWORD},
+    )
     assert response.status_code == 302
 
 
@@ -37,6 +40,19 @@ def test_it_signs_up_a_teacher_and_sends_a_verification_mail(client: Client) -> 
     assert len(mail.outbox) == 1
     assert TEACHER_EMAIL in mail.outbox[0].to
     assert EmailAddress.objects.get(user=user).verified is False
+
+
+def test_it_asks_a_new_teacher_for_the_name_students_and_colleagues_see(client: Client) -> None:
+    page = client.get("/accounts/signup/").content.decode()
+    assert 'name="display_name"' in page and 'autocomplete="name"' in page
+    response = client.post(
+        "/accounts/signup/",
+        {"display_name": "  ", "email": TEACHER_EMAIL, "password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert response.status_code == 200
+    assert not User.objects.filter(email=TEACHER_EMAIL).exists()
+    _sign_up(client)
+    assert User.objects.get(email=TEACHER_EMAIL).name == "Rivka Cohen"
 
 
 def test_it_does_not_let_an_unverified_teacher_in(client: Client) -> None:

@@ -218,7 +218,10 @@ def test_it_lets_an_invited_newcomer_sign_up_verify_and_accept(world: World) -> 
     signup = f"/accounts/signup/?next={link}"
     assert f'href="{signup}"' in page
     password = "a long and memorable passphrase"
-    response = client.post(signup, {"email": addr("newcolleague"), "password1": password, "password2": password})
+    response = client.post(
+        signup,
+        {"display_name": "New Colleague", "email": addr("newcolleague"), "password1": password, "password2": password},
+    )
     assert response.status_code == 302
     newcomer = User.objects.get(email=addr("newcolleague"))
     assert newcomer.is_teacher

@@ -47,10 +47,31 @@
     return node
   }
 
+  // The polite live region never floods: one message at a time, at least ANNOUNCE_GAP ms apart,
+  // and a burst keeps only its last three (the page itself shows every one).
+  var ANNOUNCE_GAP = 3000
+  var toAnnounce = []
+  var quietUntil = 0
+  var announceTimer = null
+
   function announce (text) {
-    if (!announcer || !text) return
-    announcer.textContent = ''
-    window.setTimeout(function () { announcer.textContent = text }, 50)
+    if (!announcer || !text || toAnnounce.indexOf(text) >= 0) return
+    toAnnounce.push(text)
+    if (toAnnounce.length > 3) toAnnounce.shift()
+    announceNext()
+  }
+
+  function announceNext () {
+    if (announceTimer || !toAnnounce.length) return
+    announceTimer = window.setTimeout(function () {
+      announceTimer = null
+      var text = toAnnounce.shift()
+      // Emptied first, so the same words twice in a row are read twice.
+      announcer.textContent = ''
+      window.setTimeout(function () { announcer.textContent = text }, 50)
+      quietUntil = Date.now() + ANNOUNCE_GAP
+      announceNext()
+    }, Math.max(0, quietUntil - Date.now()))
   }
 
   function duration (seconds) {
@@ -158,7 +179,10 @@
       quote.dir = 'auto'
       li.append(quote)
     }
-    if (row.comments_open) li.append(el('p', 'live-comment-count', fmt(S.comments, { count: row.comments_open })))
+    if (row.comments_open) {
+      var comments = row.comments_open === 1 ? S.comment : fmt(S.comments, { count: row.comments_open })
+      li.append(el('p', 'live-comment-count', comments))
+    }
     if (row.worksheet) {
       var pop = el('a', 'button button-small live-pop-button', S.popIn)
       pop.href = '?pop=' + row.worksheet
