@@ -33,7 +33,16 @@ class RosterAddForm(forms.Form):
         label=_("Type or paste names, one per line"),
         required=False,
         strip=False,
-        widget=forms.Textarea(attrs={"dir": "auto", "rows": 10, "spellcheck": "false", "autocomplete": "off"}),
+        # maxlength: a browser stops a giant paste at the limit instead of sending megabytes.
+        widget=forms.Textarea(
+            attrs={
+                "dir": "auto",
+                "rows": 10,
+                "spellcheck": "false",
+                "autocomplete": "off",
+                "maxlength": roster_import.MAX_BYTES,
+            }
+        ),
         help_text=_("To add a group label, put a tab after the name (copy two columns from a spreadsheet)."),
     )
     csv_file = forms.FileField(
@@ -49,12 +58,22 @@ class RosterAddForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         has_names = bool((data.get("names") or "").strip())
-        has_file = data.get("csv_file") is not None
+        has_file = data.get("csv_file") is not None or self.has_error("csv_file")  # (too large: said already)
         if has_names and has_file:
             raise forms.ValidationError(_("Paste names or upload a file, not both."), code="both")
         if not has_names and not has_file:
             raise forms.ValidationError(_("Type at least one name, or choose a CSV file."), code="none")
         return data
+
+    def clean_csv_file(self) -> UploadedFile | None:
+        """Refuse a file over the limit by its size alone, before a byte of it is read or parsed."""
+        upload: UploadedFile | None = self.cleaned_data.get("csv_file")
+        if upload is not None and (upload.size or 0) > roster_import.MAX_BYTES:
+            error = roster_import.FileError(
+                roster_import.FILE_TOO_LARGE, {"limit_mb": roster_import.MAX_BYTES // 2**20}
+            )
+            raise forms.ValidationError(file_error_message(error), code="too_large")
+        return upload
 
     def read_file(self) -> bytes:
         """At most one byte more than the limit, so an oversized upload is never read whole."""
@@ -167,6 +186,9 @@ ROW_ERROR_MESSAGES = {
 
 FILE_ERROR_MESSAGES = {
     roster_import.FILE_TOO_LARGE: _("The file is larger than %(limit_mb)d MB. A class list is much smaller than that."),
+    roster_import.TEXT_TOO_LARGE: _(
+        "The list is larger than %(limit_mb)d MB. A class list is much shorter than that: paste only the names."
+    ),
     roster_import.TOO_MANY_ROWS: _(
         "The list has %(count)d students; at most %(limit)d can be added at once. Split it into smaller lists."
     ),

@@ -8,7 +8,12 @@ Decisions:
 - Only UTF-8 (with or without a byte order mark) is accepted. Legacy encodings such as cp1252
   decode almost any byte sequence "successfully" into the wrong letters, and a Hebrew roster in
   the wrong code page would silently become gibberish names, so anything else is refused with a
-  message that says how to save the file as UTF-8.
+  message that says how to save the file as UTF-8. UTF-16 is recognised with or without its byte
+  order mark (every other byte is zero in a Latin or Hebrew list), so it gets that message too
+  rather than "not a text file".
+- Limits: 1 MB and 500 students per file (or paste). A file's size is checked before a byte of it
+  is read (classrooms/forms.py); at most MAX_BYTES + 1 bytes are ever read, so a huge upload costs
+  no memory, and nothing is created before the teacher confirms the preview.
 - Blank lines are skipped silently (trailing newlines, spacing between groups).
 - A header row is optional and recognised by its first cell ("name", "student", "שם", ...).
 - Comma, semicolon (European spreadsheet exports) and tab separators are recognised.
@@ -40,6 +45,7 @@ CONTROL_CHARACTERS = "control_characters"
 
 # Whole-file error codes: nothing in the file can be used.
 FILE_TOO_LARGE = "file_too_large"
+TEXT_TOO_LARGE = "text_too_large"  # the same for pasted names
 TOO_MANY_ROWS = "too_many_rows"
 NOT_UTF8 = "not_utf8"
 BINARY = "binary"
@@ -65,6 +71,7 @@ HEADER_NAMES = {
 
 _SPACES = re.compile(r"\s+")
 _LINE_BREAKS = re.compile(r"\r\n|\r|\n")  # the line ends the csv module counts
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # category Cc, but tab and line breaks
 # Spreadsheet files that were uploaded instead of a CSV export: xlsx/ods (zip), xls (OLE2).
 _SPREADSHEET_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -120,12 +127,31 @@ def _has_control_characters(text: str) -> bool:
     return any(unicodedata.category(ch) == "Cc" and ch not in "\t\r\n" for ch in text)
 
 
+def _looks_like_utf16(data: bytes) -> bool:
+    """UTF-16 without a byte order mark: zeros in (nearly) every other byte, and text once decoded.
+
+    Latin letters, digits and punctuation have a zero high byte; Hebrew letters are 0x05D0-0x05EA,
+    so the high byte is 0x05 and the zeros are at least the line breaks and commas. Hence: zeros,
+    all at even or all at odd positions, and the decoded text is free of control characters.
+    """
+    sample = data[:4096]
+    sample = sample[: len(sample) - len(sample) % 2]
+    zeros_even, zeros_odd = sample[0::2].count(0), sample[1::2].count(0)
+    if len(sample) < 4 or zeros_even + zeros_odd < max(1, len(sample) // 64) or min(zeros_even, zeros_odd) > 0:
+        return False
+    try:
+        text = sample.decode("utf-16-le" if zeros_odd else "utf-16-be")
+    except UnicodeDecodeError:
+        return False
+    return not any(unicodedata.category(ch) in ("Cc", "Cn", "Cs", "Co") and ch not in "\t\r\n" for ch in text)
+
+
 def _decode(data: bytes) -> tuple[str | None, FileError | None]:
     if len(data) > MAX_BYTES:
         return None, FileError(FILE_TOO_LARGE, {"limit_mb": MAX_BYTES // (1024 * 1024)})
     if data.startswith(_SPREADSHEET_MAGIC):
         return None, FileError(SPREADSHEET)
-    if data.startswith(_UTF16_BOMS):
+    if data.startswith(_UTF16_BOMS) or _looks_like_utf16(data):
         return None, FileError(NOT_UTF8)
     if b"\x00" in data:
         return None, FileError(BINARY)
@@ -134,7 +160,7 @@ def _decode(data: bytes) -> tuple[str | None, FileError | None]:
     except UnicodeDecodeError as exc:
         return None, FileError(NOT_UTF8, {"byte": exc.start + 1})
     # Text that decodes but is mostly control characters is not a roster either.
-    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\t\r\n")
+    controls = len(_CONTROLS.findall(text))
     if controls > max(8, len(text) // 20):
         return None, FileError(BINARY)
     return text, None
@@ -209,7 +235,7 @@ def parse_pasted(text: str, *, existing_names: Iterable[str] = ()) -> ImportResu
     """Names typed or pasted one per line. A tab (a row copied from a spreadsheet) separates
     the name from a group label; commas are part of the name ("Cohen, Dana")."""
     if len(text.encode("utf-8")) > MAX_BYTES:
-        return ImportResult(file_error=FileError(FILE_TOO_LARGE, {"limit_mb": MAX_BYTES // (1024 * 1024)}))
+        return ImportResult(file_error=FileError(TEXT_TOO_LARGE, {"limit_mb": MAX_BYTES // (1024 * 1024)}))
     lines = list(enumerate(_LINE_BREAKS.split(text.lstrip("\ufeff")), start=1))
     lines = [(number, line) for number, line in lines if line.strip()]
     if lines and _is_header(lines[0][1].split("\t")):
@@ -229,16 +255,20 @@ def parse_csv(data: bytes, *, existing_names: Iterable[str] = ()) -> ImportResul
     text, error = _decode(data)
     if error is not None or text is None:
         return ImportResult(file_error=error)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    # Blank lines go before the csv module sees them (a megabyte of line breaks would cost it
+    # seconds); each line kept remembers its number in the file, for the messages.
+    lines = _LINE_BREAKS.split(text)
+    numbers = [number for number, line in enumerate(lines, start=1) if line.strip()]
+    kept = "\n".join(lines[number - 1] for number in numbers)
+    reader = csv.reader(io.StringIO(kept, newline=""), delimiter=_delimiter(text))
     records: list[tuple[int, list[str]]] = []
     start = 1
     try:
         for cells in reader:
-            records.append((start, cells))
+            records.append((numbers[start - 1], cells))
             start = reader.line_num + 1
     except csv.Error:  # e.g. a field longer than the csv module allows
         return ImportResult(file_error=FileError(UNREADABLE))
-    lines = _LINE_BREAKS.split(text)
     data_records = [(line, cells) for line, cells in records if any(cell.strip() for cell in cells)]
     if data_records and _is_header(data_records[0][1]):
         data_records = data_records[1:]

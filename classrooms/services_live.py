@@ -215,7 +215,11 @@ def _clean_link(link: str) -> str:
     if len(link) > LINK_MAX:
         raise ValidationError(_("That link is too long."))
     parts = urlsplit(link)
-    on_this_site = not parts.scheme and not parts.netloc and link.startswith("/") and not link.startswith("//")
+    # Browsers read "/\\host" as "//host" (another site) and drop tabs and line breaks inside a URL.
+    odd = "\\" in link or any(ch.isspace() or ord(ch) < 32 for ch in link)
+    on_this_site = (
+        not odd and not parts.scheme and not parts.netloc and link.startswith("/") and not link.startswith("//")
+    )
     if not on_this_site and (parts.scheme not in ("http", "https") or not parts.netloc):
         raise ValidationError(_("A link must start with https:// (or / for a page of this site)."))
     return link

@@ -17,3 +17,10 @@ def test_it_explains_an_expired_form_instead_of_a_technical_error() -> None:
     response = client.post("/account/language/", {"language": "he"})
     assert response.status_code == 403
     assert "Your session expired" in response.content.decode()
+
+
+def test_it_explains_a_request_too_large_to_read(client: Client) -> None:
+    response = client.post("/account/language/", {"language": "he", "next": "/" + "x" * 3_000_000})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "couldn't read what was sent" in body and "Nothing was saved" in body

@@ -46,9 +46,8 @@ def _read(doc: Doc, key: str, kind: str) -> Any:
         return str(doc.get(key, type=Text))
     if kind == "list":
         entries = []
-        for item in doc.get(key, type=Array):
-            # Only Y.Text entries: a text root read as an array would yield its characters as strings.
-            text = str(item) if isinstance(item, Text) else ""
+        for _index, item in list_entries(doc, key):
+            text = str(item)
             if text.strip():
                 entries.append(text)
         return entries
@@ -57,6 +56,19 @@ def _read(doc: Doc, key: str, kind: str) -> Any:
     if kind == "checklist":
         return {str(option): checked for option, checked in doc.get(key, type=Map).items() if isinstance(checked, bool)}
     return empty_value(kind)
+
+
+def list_entries(doc: Doc, key: str) -> list[tuple[int, Text]]:
+    """(index, Y.Text) for each text entry of the list field `key`; other entries are skipped.
+
+    A list root holds Y.Text entries only. A root a misbehaving client typed characters into is
+    read as an empty list, never walked as an array: pycrdt counts such a root's length in UTF-16
+    units but walks it by characters, so past the last character (one emoji is enough) reading an
+    entry never returns and the thread spins forever.
+    """
+    if str(doc.get(key, type=Text)):
+        return []
+    return [(index, item) for index, item in enumerate(doc.get(key, type=Array)) if isinstance(item, Text)]
 
 
 def _as_doc(source: Doc | bytes) -> Doc:

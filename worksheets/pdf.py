@@ -23,6 +23,7 @@ from accounts.models import User
 from classrooms.models import Assignment, HavrutaMember
 from protocols.handouts import TextData, document_language, strip_emoji, text_data
 from protocols.pdf import paper_or_default, render_document, render_pdf
+from worksheets.extract import list_entries
 from worksheets.models import DocSnapshot, DocUpdate, FieldAnswer, Worksheet
 
 # --------------------------------------------------------------------------------------------
@@ -38,7 +39,7 @@ def text_authorship(updates: bytes | Sequence[bytes], fields: Iterable[Mapping[s
     carry the formatting attribute ``{"a": "<user id>"}``; text without it counts under ``""``
     (unknown). Choices, scales and checklists have no authorship.
     """
-    from pycrdt import Array, Doc, Text
+    from pycrdt import Doc, Text
 
     doc: Doc = Doc()
     for update in [updates] if isinstance(updates, bytes) else updates:
@@ -50,10 +51,7 @@ def text_authorship(updates: bytes | Sequence[bytes], fields: Iterable[Mapping[s
         key, kind = item.get("key", ""), item.get("kind", "")
         if key not in present or kind not in ("short_text", "long_text", "list"):
             continue
-        if kind == "list":
-            pieces = [entry for entry in doc.get(key, type=Array) if isinstance(entry, Text)]
-        else:
-            pieces = [doc.get(key, type=Text)]
+        pieces = [entry for _index, entry in list_entries(doc, key)] if kind == "list" else [doc.get(key, type=Text)]
         counts: dict[str, int] = {}
         for piece in pieces:
             for chunk, attrs in piece.diff():

@@ -82,6 +82,9 @@ DEFAULTS: dict[str, Any] = {
     "CATCHUP_SECONDS_SINGLE": 30.0,  # ... and with the in-memory layer (one process)
     "AWARENESS_TIMEOUT_SECONDS": 30.0,
     "AWARENESS_TOMBSTONE_SECONDS": 600.0,
+    # A browser tab speaks for one clientID per document (two if Yjs renews it). Without a cap one
+    # socket could make the room keep a presence state (up to 8 KiB each) for millions of them.
+    "AWARENESS_CLIENTS_PER_SOCKET": 8,
 }
 
 
@@ -662,6 +665,12 @@ class Room:
             record = self.awareness.get(entry.client_id)
             if peer is not None and record is not None and record.owner is not None and record.owner is not peer:
                 continue  # another local socket owns this clientID
+            if (
+                peer is not None
+                and entry.client_id not in peer.client_ids
+                and len(peer.client_ids) >= conf("AWARENESS_CLIENTS_PER_SOCKET")
+            ):
+                continue  # more clientIDs than a browser uses: dropped like someone else's
             if record is not None:
                 newer = entry.clock > record.clock or (
                     entry.clock == record.clock and entry.state is None and record.state is not None
@@ -680,10 +689,8 @@ class Room:
             owner = peer if entry.state is not None else None
             self.awareness[entry.client_id] = AwarenessRecord(entry.clock, entry.state, is_teacher, visible, owner, now)
             if peer is not None:
-                if entry.state is not None:
-                    peer.client_ids.add(entry.client_id)
-                else:
-                    peer.client_ids.discard(entry.client_id)
+                # Kept after a removal too: the cap counts every clientID the socket ever spoke for.
+                peer.client_ids.add(entry.client_id)
             accepted.append(entry)
         if not accepted:
             return

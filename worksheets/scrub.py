@@ -27,6 +27,8 @@ from typing import Any
 
 from pycrdt import Array, Doc, Text
 
+from worksheets.extract import list_entries
+
 TEXT_KINDS = frozenset({"short_text", "long_text"})
 
 
@@ -70,8 +72,9 @@ def _pieces_of(doc: Doc, key: str, kind: str) -> list[tuple[str, Text, Array | N
         if kind in TEXT_KINDS:
             return [(key, doc.get(key, type=Text), None, 0)]
         if kind == "list":
+            entries = list_entries(doc, key)
             array = doc.get(key, type=Array)
-            return [(key, entry, array, index) for index, entry in enumerate(array) if isinstance(entry, Text)]
+            return [(key, entry, array, index) for index, entry in entries]
     except Exception:  # a root of another type than the layout says (extract.py reads it as empty too)
         return []
     return []

@@ -63,7 +63,7 @@ def answers_materialise(
     empty field gets no row until someone writes in it. Returns `worksheet_progress` for the
     dashboard hook, or None when the worksheet is gone.
     """
-    answers = extract_answers(update, fields)
+    answers = {key: _without_nul(value) for key, value in extract_answers(update, fields).items()}
     for attempt in range(2):
         try:
             with transaction.atomic():
@@ -74,6 +74,18 @@ def answers_materialise(
             if attempt or not Worksheet.objects.filter(pk=worksheet_id).exists():
                 return None
     return worksheet_progress(worksheet_id=worksheet_id)
+
+
+def _without_nul(value: Any) -> Any:
+    """An answer without NUL characters: they mean nothing to a reader, and PostgreSQL refuses them
+    in JSON, so one pasted NUL would stop a worksheet's answers from ever being stored again."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):  # list entries: blank ones are left out, also once their NULs are gone
+        return [entry for entry in (_without_nul(item) for item in value) if str(entry).strip()]
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    return value
 
 
 def live_progress_publish(*, classroom_id: int, progress: Mapping[str, Any]) -> None:
