@@ -47,32 +47,8 @@
     return node
   }
 
-  // The polite live region never floods: one message at a time, at least ANNOUNCE_GAP ms apart,
-  // and a burst keeps only its last three (the page itself shows every one).
-  var ANNOUNCE_GAP = 3000
-  var toAnnounce = []
-  var quietUntil = 0
-  var announceTimer = null
-
-  function announce (text) {
-    if (!announcer || !text || toAnnounce.indexOf(text) >= 0) return
-    toAnnounce.push(text)
-    if (toAnnounce.length > 3) toAnnounce.shift()
-    announceNext()
-  }
-
-  function announceNext () {
-    if (announceTimer || !toAnnounce.length) return
-    announceTimer = window.setTimeout(function () {
-      announceTimer = null
-      var text = toAnnounce.shift()
-      // Emptied first, so the same words twice in a row are read twice.
-      announcer.textContent = ''
-      window.setTimeout(function () { announcer.textContent = text }, 50)
-      quietUntil = Date.now() + ANNOUNCE_GAP
-      announceNext()
-    }, Math.max(0, quietUntil - Date.now()))
-  }
+  // Paced: one message at a time, 3 s apart (static/js/announce.js).
+  var announce = window.havrutaAnnouncer(announcer, 3000)
 
   function duration (seconds) {
     seconds = Math.max(0, Math.floor(seconds || 0))
