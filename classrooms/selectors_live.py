@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import CharField, DateTimeField, F, IntegerField, Prefetch, Q, Value
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -93,8 +93,14 @@ class StepInfo:
         return _("Step %(number)s of %(count)s: %(title)s") % {
             "number": self.number,
             "count": self.count,
-            "title": self.title,
+            "title": isolate(self.title),
         }
+
+
+def isolate(text: str) -> str:
+    """In a right-to-left interface, wrap text of its own direction (an English protocol title in a
+    Hebrew sentence) in Unicode isolates, so its punctuation stays with it in plain-text labels."""
+    return f"\u2068{text}\u2069" if text and translation.get_language_bidi() else text
 
 
 def session_assignments(*, session_id: int) -> list[Assignment]:
@@ -295,7 +301,7 @@ def live_rows(
                 step_label = _("Step %(number)s of %(count)s: %(title)s") % {
                     "number": furthest[1] + 1,
                     "count": len(raw_steps),
-                    "title": raw_steps[furthest[1]].get("title") or "",
+                    "title": isolate(raw_steps[furthest[1]].get("title") or ""),
                 }
         started = filled > 0 or last_edit is not None
         idle = round((now - last_edit).total_seconds()) if last_edit is not None else None
@@ -606,7 +612,7 @@ def step_label_for(worksheet: Worksheet, timer: dict[str, Any] | None) -> str:
                 return _("Step %(number)s of %(count)s: %(title)s") % {
                     "number": number,
                     "count": len(raw_steps),
-                    "title": step["title"],
+                    "title": isolate(step["title"]),
                 }
     return str(step["title"])
 

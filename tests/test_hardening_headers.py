@@ -141,6 +141,7 @@ def test_it_passes_the_production_checklist() -> None:
         "ALLOWED_HOSTS": "havruta.example",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by browser tests run earlier in this worker
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=settings.BASE_DIR,

@@ -145,3 +145,13 @@ export function rangeCovered (merged, clock, len) {
 export function interpolate (template, values) {
   return String(template).replace(/%\((\w+)\)s/g, (match, key) => (key in values ? String(values[key]) : match))
 }
+
+/**
+ * In a right-to-left page, wrap text of its own direction (an English question label in a Hebrew
+ * sentence) in Unicode isolates, so its punctuation stays with it in plain-text messages.
+ * @param {string} text
+ */
+export function isolate (text) {
+  const rtl = typeof document !== 'undefined' && document.documentElement.dir === 'rtl'
+  return text && rtl ? `\u2068${text}\u2069` : text
+}

@@ -9,7 +9,7 @@ import { TextBinding } from './textbinding.js'
 import { ListBinding, ChoiceBinding, ChecklistBinding } from './fields.js'
 import { Presence, Announcer } from './presence.js'
 import { AuthorshipView } from './authorship.js'
-import { interpolate } from './diff.js'
+import { interpolate, isolate } from './diff.js'
 
 function readConfig () {
   const node = document.getElementById('worksheet-config')
@@ -91,7 +91,7 @@ function start () {
     }
     if (names.size) {
       for (const name of names) {
-        announcer.say(interpolate(strings.writingIn, { name, field: label }), { key: `edit:${name}:${fieldId}`, quietFor: 30000 })
+        announcer.say(interpolate(strings.writingIn, { name, field: isolate(label) }), { key: `edit:${name}:${fieldId}`, quietFor: 30000 })
       }
     } else {
       announcer.say(interpolate(strings.changed, { field: label }), { key: `edit::${fieldId}`, quietFor: 30000 })

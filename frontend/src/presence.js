@@ -6,7 +6,7 @@
 // Names and colours of members come from the page's config, never from the wire.
 
 import { measure } from './caret.js'
-import { interpolate } from './diff.js'
+import { interpolate, isolate } from './diff.js'
 
 const COLOR = /^#[0-9a-fA-F]{6}$/
 const TYPING_IDLE_MS = 2500
@@ -222,7 +222,7 @@ export class Presence {
     if (state.field) {
       const field = this.fieldLabel(state.field)
       if (field) {
-        return interpolate(state.typing ? this.strings.typingIn : this.strings.hereIn, { name, field })
+        return interpolate(state.typing ? this.strings.typingIn : this.strings.hereIn, { name, field: isolate(field) })
       }
     }
     return interpolate(state.typing ? this.strings.typing : this.strings.here, { name })

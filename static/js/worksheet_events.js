@@ -41,6 +41,11 @@
     })
   }
 
+  // An English title inside a Hebrew sentence keeps its punctuation with it (Unicode isolates).
+  function isolate (text) {
+    return text && document.documentElement.dir === 'rtl' ? '\u2068' + text + '\u2069' : text
+  }
+
   function el (tag, className, text) {
     var node = document.createElement(tag)
     if (className) node.className = className
@@ -161,7 +166,7 @@
     if (node && next.step.assignment === config.assignment) {
       var all = Array.prototype.slice.call(document.querySelectorAll('.worksheet-steps > [data-step]'))
       var number = all.indexOf(node) + 1
-      if (number > 0) return fmt(S.stepOf, { number: number, count: all.length, title: next.step.title })
+      if (number > 0) return fmt(S.stepOf, { number: number, count: all.length, title: isolate(next.step.title) })
     }
     return next.step.title
   }
