@@ -342,7 +342,11 @@ def test_it_passes_the_bundle_its_config_without_inline_scripts(world: World) ->
     assert scripts
     for script in scripts:
         if script.get("src"):
-            assert script.get("src") in ("/static/js/worksheet.bundle.js", "/static/js/worksheet_events.js")
+            assert script.get("src") in (
+                "/static/js/worksheet.bundle.js",
+                "/static/js/announce.js",
+                "/static/js/worksheet_events.js",
+            )
         else:
             assert script.get("type") == "application/json"
     assert "<noscript>" in html
