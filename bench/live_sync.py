@@ -517,9 +517,9 @@ class Bench:
 
     def run(self, system: str, havrutot: int) -> Row:
         """One measured run; system is one of SYSTEMS."""
-        ours = system in ("ours", "daphne", "ours2")
+        ours = system in ("ours", "daphne", "ours2", "ours2s")
         worksheets = self.make_class(havrutot) if ours else [(100000 + h, "", "") for h in range(havrutot)]
-        if system == "ours2":
+        if system in ("ours2", "ours2s"):
             servers = [self.our_server(i, redis=True, kind=self.args.server) for i in (0, 1)]
         elif system in ("ours", "daphne"):
             servers = [self.our_server(0, redis=False, kind="daphne" if system == "daphne" else self.args.server)]
@@ -539,7 +539,9 @@ class Bench:
             students = []
             for h, (worksheet_id, cookie_a, cookie_b) in enumerate(worksheets):
                 for seat, cookie in ((0, cookie_a), (1, cookie_b)):
-                    server = servers[seat % len(servers)]  # partners on different processes with two
+                    # ours2: partners on different processes; ours2s: a havruta on one process, as a
+                    # load balancer routing /ws/worksheets/<id>/ by id would place it (README).
+                    server = servers[(h if system == "ours2s" else seat) % len(servers)]
                     url = f"ws://127.0.0.1:{server.port}/ws/worksheets/{worksheet_id}/"
                     students.append((2 * h + seat, url, cookie or None))
             shards = max(1, min(self.args.loadgen_procs, havrutot))
@@ -709,16 +711,21 @@ def print_capacity(rows: list[Row], server: str) -> None:
         ratio(ours, SYSTEMS["daphne"], f"{ours} / ours daphne")
     # Two processes against one at the same load: each process has a core of its own in production,
     # so the capacity ratio is 2 x (CPU of one process) / (CPU of both), from runs at the same N.
-    same = [
-        (r2, r1) for r2 in rows if r2.system == two for r1 in rows if r1.system == ours and r1.havrutot == r2.havrutot
-    ]
-    if same:
-        r2, r1 = max(same, key=lambda pair: pair[0].havrutot)
-        star = "" if r1.met and r2.met else "*"
-        print(
-            f"  two processes + Redis / one process (target >= 1.7): {2 * r1.cpu / r2.cpu:.2f}{star}"
-            f" (CPU at {r2.havrutot} havrutot: {r1.cpu:.0f}% for one process, {r2.cpu:.0f}% for two)"
-        )
+    for two_label, what in ((two, "partners apart"), (SYSTEMS["ours2s"].format(server=server), "each havruta on one")):
+        same = [
+            (r2, r1)
+            for r2 in rows
+            if r2.system == two_label
+            for r1 in rows
+            if r1.system == ours and r1.havrutot == r2.havrutot
+        ]
+        if same:
+            r2, r1 = max(same, key=lambda pair: pair[0].havrutot)
+            star = "" if r1.met and r2.met else "*"
+            print(
+                f"  two processes + Redis, {what} / one process (target >= 1.7): {2 * r1.cpu / r2.cpu:.2f}{star}"
+                f" (CPU at {r2.havrutot} havrutot: {r1.cpu:.0f}% for one process, {r2.cpu:.0f}% for two)"
+            )
     if any(not met for _ref, met in reference.values()):
         print("  * from runs that missed the targets: a lower bound on cost, so an upper bound on capacity")
 
@@ -731,6 +738,7 @@ SYSTEMS = {  # --systems key: label in the table
     "ours": "ours {server}",
     "daphne": "ours daphne",
     "ours2": "ours x2 {server}",
+    "ours2s": "ours x2 {server} sticky",
 }
 
 
@@ -750,7 +758,8 @@ def main() -> None:
     parser.add_argument(
         "--systems",
         default=",".join(SYSTEMS),
-        help="any of bare,channels,ours,daphne,ours2 (default all; daphne = ours served by daphne, for comparison)",
+        help="any of bare,channels,ours,daphne,ours2,ours2s (default all; daphne = ours served by daphne, for "
+        "comparison; ours2s = two processes with each havruta on one of them)",
     )
     parser.add_argument("--two-process-at", default="", help="N for the two-process runs (default: the largest N)")
     parser.add_argument(
@@ -796,10 +805,12 @@ def main() -> None:
     )
     rows: list[Row] = []
     try:
-        if {"ours", "daphne", "ours2"} & set(systems):
+        if {"ours", "daphne", "ours2", "ours2s"} & set(systems):
             bench.prepare_database()
-        plan = [(system, n) for n in sizes for system in SYSTEMS if system in systems and system != "ours2"]
-        plan += [("ours2", n) for n in two_at] if "ours2" in systems else []
+        plan = [
+            (system, n) for n in sizes for system in SYSTEMS if system in systems and system not in ("ours2", "ours2s")
+        ]
+        plan += [(system, n) for system in ("ours2", "ours2s") if system in systems for n in two_at]
         for system, n in plan:
             label = SYSTEMS[system].format(server=args.server)
             print(f"  running {label} with {n} havrutot ...", file=sys.stderr, flush=True)
