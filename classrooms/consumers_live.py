@@ -73,19 +73,32 @@ def _in_language(language: str, function: Any, /, **kwargs: Any) -> Any:
         return function(**kwargs)
 
 
-class _NoThreadHopDispatch:
-    """Channels' dispatch closes old DB connections in a worker thread before every handler.
+class _LiveConsumer(AsyncWebsocketConsumer):
+    """What the two JSON sockets share: a cheaper dispatch, and closing once after leaving.
 
-    These consumers never touch the database on the event loop (only via database_sync_to_async,
-    which manages connections itself), so that hop per message is pure cost: a dashboard can get
+    Channels' dispatch closes old DB connections in a worker thread before every handler. These
+    consumers never touch the database on the event loop (only via database_sync_to_async, which
+    manages connections itself), so that hop per message is pure cost: a dashboard can get
     hundreds of progress messages a second.
     """
+
+    closing: bool
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+    async def _leave(self) -> None:
+        raise NotImplementedError
+
+    async def _close(self, code: int) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        await self._leave()
+        await close_with(self, code)
 
 
 # --------------------------------------------------------------------------------------------
@@ -115,7 +128,7 @@ def _havrutot_of(session_id: int) -> set[int]:
     return set(Havruta.objects.filter(session_id=session_id).values_list("pk", flat=True))
 
 
-class LiveDashboardConsumer(_NoThreadHopDispatch, AsyncWebsocketConsumer):
+class LiveDashboardConsumer(_LiveConsumer):
     """The live grid of one class's current session, for its teachers."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -156,13 +169,6 @@ class LiveDashboardConsumer(_NoThreadHopDispatch, AsyncWebsocketConsumer):
             await self.channel_layer.group_add(self.user_group, self.channel_name)
         self.last_flush = time.monotonic()
         await self._send(opened["snapshot"] or {"type": "snapshot", "rows": [], "session": None})
-
-    async def _close(self, code: int) -> None:
-        if self.closing:
-            return
-        self.closing = True
-        await self._leave()
-        await close_with(self, code)
 
     async def _leave(self) -> None:
         if self.flush_handle is not None:
@@ -318,7 +324,7 @@ def _comment_done(*, user: User, worksheet_id: int, comment_id: int) -> None:
     services_live.comment_mark_done(comment=comment, by=user)
 
 
-class WorksheetEventsConsumer(_NoThreadHopDispatch, AsyncWebsocketConsumer):
+class WorksheetEventsConsumer(_LiveConsumer):
     """Class events for one open worksheet page (its havruta's members and the class's teachers)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -370,13 +376,6 @@ class WorksheetEventsConsumer(_NoThreadHopDispatch, AsyncWebsocketConsumer):
                 await database_sync_to_async(services_live.live_connection_touch)(channel_name=self.channel_name)
             except DatabaseError:
                 log.warning("live events: renewing a connection failed", exc_info=True)
-
-    async def _close(self, code: int) -> None:
-        if self.closing:
-            return
-        self.closing = True
-        await self._leave()
-        await close_with(self, code)
 
     async def _leave(self) -> None:
         if self.heartbeat is not None:

@@ -344,7 +344,7 @@ def test_it_passes_the_bundle_its_config_without_inline_scripts(world: World) ->
         if script.get("src"):
             assert script.get("src") in (
                 "/static/js/worksheet.bundle.js",
-                "/static/js/announce.js",
+                "/static/js/live_common.js",
                 "/static/js/worksheet_events.js",
             )
         else:

@@ -34,33 +34,18 @@
   var timer = config.timer || null
   var timerDeadline = null
 
-  function fmt (text, values) {
-    return String(text || '').replace(/%\((\w+)\)s/g, function (_m, key) {
-      return values && values[key] !== undefined ? String(values[key]) : ''
-    })
-  }
+  var L = window.havrutaLive // static/js/live_common.js
+  var fmt = L.fmt
+  var el = L.el
 
-  function el (tag, className, text) {
-    var node = document.createElement(tag)
-    if (className) node.className = className
-    if (text !== undefined && text !== null) node.textContent = text
-    return node
-  }
-
-  // Paced: one message at a time, 3 s apart (static/js/announce.js).
-  var announce = window.havrutaAnnouncer(announcer, 3000)
+  // Paced: one message at a time, 3 s apart.
+  var announce = L.announcer(announcer, 3000)
 
   function duration (seconds) {
     seconds = Math.max(0, Math.floor(seconds || 0))
     if (seconds < 60) return fmt(S.seconds, { count: seconds })
     if (seconds < 3600) return fmt(S.minutes, { count: Math.floor(seconds / 60) })
     return fmt(S.hours, { count: Math.floor(seconds / 3600) })
-  }
-
-  function clock (seconds) {
-    seconds = Math.max(0, Math.round(seconds))
-    var s = seconds % 60
-    return Math.floor(seconds / 60) + ':' + (s < 10 ? '0' : '') + s
   }
 
   function csrfToken () {
@@ -337,18 +322,8 @@
 
   function drawTimer () {
     if (!timerClock) return
-    if (!timer || timer.state === 'stopped') {
-      timerClock.textContent = ''
-      timerClock.dataset.state = timer ? 'stopped' : 'none'
-      return
-    }
-    timerClock.dataset.state = timer.state
-    if (timer.state === 'paused') {
-      timerClock.textContent = S.paused + ' (' + clock(timer.remaining) + ')'
-      return
-    }
-    var left = Math.max(0, (timerDeadline - Date.now()) / 1000)
-    timerClock.textContent = left > 0 ? fmt(S.remaining, { time: clock(left) }) : S.timeUp
+    timerClock.dataset.state = timer ? timer.state : 'none'
+    timerClock.textContent = L.timerText(timer, timerDeadline, S)
   }
 
   function showEnded (state) {

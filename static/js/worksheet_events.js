@@ -35,36 +35,21 @@
   var deadline = null
   var comments = {} // id -> comment
 
-  function fmt (text, values) {
-    return String(text || '').replace(/%\((\w+)\)s/g, function (_m, key) {
-      return values && values[key] !== undefined ? String(values[key]) : ''
-    })
-  }
+  var L = window.havrutaLive // static/js/live_common.js
+  var fmt = L.fmt
+  var el = L.el
 
   // An English title inside a Hebrew sentence keeps its punctuation with it (Unicode isolates).
   function isolate (text) {
     return text && document.documentElement.dir === 'rtl' ? '\u2068' + text + '\u2069' : text
   }
 
-  function el (tag, className, text) {
-    var node = document.createElement(tag)
-    if (className) node.className = className
-    if (text !== undefined && text !== null) node.textContent = text
-    return node
-  }
-
-  // Paced: one message at a time, 3 s apart (static/js/announce.js).
-  var announce = window.havrutaAnnouncer(announcer, 3000)
+  // Paced: one message at a time, 3 s apart.
+  var announce = L.announcer(announcer, 3000)
 
   function csrfToken () {
     var input = document.querySelector('input[name=csrfmiddlewaretoken]')
     return input ? input.value : ''
-  }
-
-  function clock (seconds) {
-    seconds = Math.max(0, Math.round(seconds))
-    var s = seconds % 60
-    return Math.floor(seconds / 60) + ':' + (s < 10 ? '0' : '') + s
   }
 
   // ---- broadcasts ---------------------------------------------------------------------------
@@ -139,24 +124,13 @@
 
   function drawTimer () {
     if (!timerClock) return
-    if (!timer || timer.state === 'stopped') {
-      timerClock.textContent = ''
-      timerClock.dataset.state = timer ? 'stopped' : 'none'
-      return
+    timerClock.dataset.state = timer ? timer.state : 'none'
+    timerClock.textContent = L.timerText(timer, deadline, S)
+    if (timer && timer.state === 'running') {
+      var up = deadline <= Date.now()
+      if (up && timerClock.dataset.up !== '1') announce(S.timeUp) // once, when it runs out
+      timerClock.dataset.up = up ? '1' : '0'
     }
-    timerClock.dataset.state = timer.state
-    if (timer.state === 'paused') {
-      timerClock.textContent = S.paused + ' (' + clock(timer.remaining) + ')'
-      return
-    }
-    var left = Math.max(0, (deadline - Date.now()) / 1000)
-    if (left <= 0 && timerClock.dataset.up !== '1') {
-      timerClock.dataset.up = '1'
-      announce(S.timeUp)
-    } else if (left > 0) {
-      timerClock.dataset.up = '0'
-    }
-    timerClock.textContent = left > 0 ? fmt(S.remaining, { time: clock(left) }) : S.timeUp
   }
 
   function labelFor (next) {
