@@ -128,6 +128,9 @@ def test_it_runs_a_live_session_from_help_request_to_reflection(world: World, op
     teacher.get_by_label("Message", exact=True).fill("Two more minutes, then we share.")
     teacher.get_by_role("button", name="Send", exact=True).click()
     teacher.get_by_label("Minutes").fill("3")
+    # Nothing to pause or resume before a step runs.
+    expect(teacher.get_by_role("button", name="Pause", exact=True)).to_be_disabled()
+    expect(teacher.get_by_role("button", name="Resume", exact=True)).to_be_disabled()
     teacher.get_by_role("button", name="Start the first step").click()
     for student in (dana, eli):
         expect(student.locator(".live-banner")).to_contain_text("Two more minutes, then we share.", timeout=WAIT)
@@ -136,6 +139,8 @@ def test_it_runs_a_live_session_from_help_request_to_reflection(world: World, op
         expect(timer).to_contain_text("Step 1 of 5: Read the text aloud")
         expect(timer).to_contain_text(re.compile(r"[23]:\d\d left"))
     expect(teacher.locator("[data-timer-clock]")).to_contain_text(re.compile(r"[23]:\d\d left"), timeout=WAIT)
+    expect(teacher.get_by_role("button", name="Pause", exact=True)).to_be_enabled()
+    expect(teacher.get_by_role("button", name="Resume", exact=True)).to_be_disabled()
     shot(teacher, "3-timer")
     shot(eli, "3-student")
 

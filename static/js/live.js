@@ -317,7 +317,16 @@
       var startButton = document.querySelector('.live-timer-form button[value=start]')
       if (startButton) startButton.textContent = S.startStep
     }
+    timerButtons()
     drawTimer()
+  }
+
+  // Pause only a running timer and resume only a paused one: the other button is there but off.
+  function timerButtons () {
+    var pause = document.querySelector('.live-timer-form button[value=pause]')
+    var resume = document.querySelector('.live-timer-form button[value=resume]')
+    if (pause) pause.disabled = !timer || timer.state !== 'running'
+    if (resume) resume.disabled = !timer || timer.state !== 'paused'
   }
 
   function drawTimer () {
@@ -482,6 +491,7 @@
       buttons.forEach(function (b) {
         b.disabled = b.value === 'next' && b.dataset.last === '1'
       })
+      timerButtons()
     })
   })
 
