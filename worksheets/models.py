@@ -58,13 +58,17 @@ class DocUpdate(models.Model):
     compaction folds them into the DocSnapshot of the same document.
     """
 
-    worksheet = models.ForeignKey(Worksheet, on_delete=models.CASCADE, related_name="doc_updates")
+    # One index only, the room's (below): every live update is a row here, and each further index
+    # is written on every commit (three single-column ones cost a third of the writer's CPU,
+    # bench/live_sync.py). Deleting a user scans instead, which is cheap: compaction keeps the
+    # table to the last few hundred rows of each document.
+    worksheet = models.ForeignKey(Worksheet, on_delete=models.CASCADE, related_name="doc_updates", db_index=False)
     student = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
     )
     data = models.BinaryField()
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     created_at = models.DateTimeField()
 
