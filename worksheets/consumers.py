@@ -13,7 +13,6 @@ import contextlib
 import functools
 import logging
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,6 +21,7 @@ from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
+from channels.sessions import InstanceSessionWrapper
 from django.db import DatabaseError
 
 from worksheets import rooms
@@ -51,8 +51,6 @@ CLOSE_SERVER_ERROR = 1011
 # commits in groups, so waiting for each commit in turn would cap a socket at one update per
 # commit); past this many it waits, which keeps a flood in the socket's buffers, not in memory.
 MAX_IN_FLIGHT = 64
-# Messages read ahead of the one being handled (frames from the socket, events from the channel layer).
-INBOX_SIZE = 16
 CLOSE_RELOAD = 1012  # "service restart": the document was rewritten; the client reconnects
 # daphne (`runserver`, the test suite's server processes) can only send 1000 and 3000-4999: autobahn
 # raises for the standard 1009/1011/1012/1013, and the socket stayed open, deaf (closing) and never
@@ -69,6 +67,18 @@ async def close_with(consumer: AsyncWebsocketConsumer, code: int, reason: str = 
         if not 1000 < code < 3000:
             raise
         await consumer.close(code=code + PRIVATE_CODE_OFFSET, reason=reason or None)
+
+
+def _frame_send(send: Callable[[dict[str, Any]], Awaitable[None]]) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    """The server's own send under Channels' session wrapper, for websocket frames.
+
+    The wrapper only saves the session on "http.response.start"; for every frame it still reads
+    the lazy session and settings, a few per cent of the event loop at a class's typing rate.
+    """
+    wrapper = getattr(send, "__self__", None)
+    if isinstance(wrapper, InstanceSessionWrapper) and "websocket.send" not in wrapper.save_message_types:
+        return wrapper.real_send
+    return send
 
 
 class WorksheetConsumer(AsyncWebsocketConsumer):
@@ -89,50 +99,63 @@ class WorksheetConsumer(AsyncWebsocketConsumer):
         self.drops_since = 0.0
         self.rejected = 0
         self.discarded = 0
-        self.in_flight: deque[asyncio.Future[int]] = deque()
+        # Updates handed to the room to be committed, and how many of them are committed (or
+        # refused) so far: commits come back in order, so two counters say what is in flight.
+        self.updates_sent = 0
+        self.updates_settled = 0
+        self._settle_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._closers: set[asyncio.Task[None]] = set()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """Channels' AsyncConsumer.__call__ with a cheaper way of waiting on two message sources.
 
         Channels' `await_many_dispatch` makes a task and an `asyncio.wait` for every message, a fifth
-        of the event loop's time at a class's typing rate. Here one task per source (the socket and
-        the channel layer) reads into a small bounded queue, so a busy consumer still stops reading
-        its socket, and messages are handled one at a time in arrival order, as before.
+        of the event loop's time at a class's typing rate. Here the socket is read in this task and
+        the channel layer in one more; a lock hands them turns, so messages are still handled one at
+        a time in arrival order, and the socket is not read while a frame is being handled (a flood
+        stays in the socket's buffers). A free lock is taken without a task switch.
         """
         self.scope = scope
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
-        sources: list[Callable[[], Awaitable[dict[str, Any]]]] = [receive]
+        self.base_send = send
+        self._frame_send = _frame_send(send)
+        turn = asyncio.Lock()
+        layer_reader: asyncio.Task[None] | None = None
+        layer_failure: list[BaseException] = []
         if self.channel_layer is not None:
             self.channel_name = await self.channel_layer.new_channel()
             self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
-            sources.append(self.channel_receive)
-        self.base_send = send
-        inbox: asyncio.Queue[tuple[dict[str, Any] | None, BaseException | None]] = asyncio.Queue(INBOX_SIZE)
+            main = asyncio.current_task()
+            assert main is not None
 
-        async def read(source: Callable[[], Awaitable[dict[str, Any]]]) -> None:
-            try:
-                while True:
-                    await inbox.put((await source(), None))
-            except Exception as exc:  # handed to the loop below, which raises it as await_many_dispatch would
-                await inbox.put((None, exc))
+            async def from_layer() -> None:
+                try:
+                    while True:
+                        event = await self.channel_receive()
+                        async with turn:
+                            await self.dispatch(event)
+                except Exception as exc:  # ends the consumer, as await_many_dispatch would
+                    layer_failure.append(exc)
+                    main.cancel()
 
-        readers = [asyncio.ensure_future(read(source)) for source in sources]
+            layer_reader = asyncio.ensure_future(from_layer())
         try:
             while True:
-                message, error = await inbox.get()
-                if error is not None:
-                    raise error
-                assert message is not None
-                await self.dispatch(message)
+                message = await receive()
+                async with turn:
+                    await self.dispatch(message)
         except StopConsumer:
             pass
+        except asyncio.CancelledError:
+            if not layer_failure:
+                raise
+            if not isinstance(layer_failure[0], StopConsumer):
+                raise layer_failure[0] from None
         finally:
-            for reader in readers:
-                reader.cancel()
-            for reader in readers:
+            if layer_reader is not None:
+                layer_reader.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await reader
+                    await layer_reader
 
     # Channels' dispatch closes old DB connections in a worker thread before every handler.
     async def dispatch(self, message: dict[str, Any]) -> None:
@@ -218,7 +241,7 @@ class WorksheetConsumer(AsyncWebsocketConsumer):
 
     async def send_frame(self, frame: bytes) -> None:
         if not self.closing:
-            await self.base_send({"type": "websocket.send", "bytes": frame})
+            await self._frame_send({"type": "websocket.send", "bytes": frame})
 
     # --- frames -----------------------------------------------------------------------------------
 
@@ -292,11 +315,10 @@ class WorksheetConsumer(AsyncWebsocketConsumer):
             if integrated is None:
                 return
             # Committed, then applied and fanned out by the room (persistence.py); not awaited here.
-            future = room.store(integrated, self.access.user_id if self.access else None, self)
-            self.in_flight.append(future)
-            future.add_done_callback(self._stored)
-            if len(self.in_flight) >= MAX_IN_FLIGHT:
-                await asyncio.wait([self.in_flight[0]])
+            room.store(integrated, self.access.user_id if self.access else None, self, self._stored)
+            self.updates_sent += 1
+            if self.updates_sent - self.updates_settled >= MAX_IN_FLIGHT:
+                await self._settled(self.updates_sent - MAX_IN_FLIGHT + 1)
         elif isinstance(message, AwarenessMessage):
             await room.receive_awareness(message.update, peer=self, is_teacher=self.is_teacher)
         elif isinstance(message, QueryAwarenessMessage):
@@ -304,13 +326,17 @@ class WorksheetConsumer(AsyncWebsocketConsumer):
             if frame is not None:
                 await self.send_frame(frame)
 
-    def _stored(self, future: asyncio.Future[int]) -> None:
+    def _stored(self, error: BaseException | None) -> None:
         """An update of this socket was committed (or refused); runs on the loop, in commit order."""
-        while self.in_flight and self.in_flight[0].done():
-            self.in_flight.popleft()
-        if future.cancelled():
-            return
-        error = future.exception()
+        self.updates_settled += 1
+        if self._settle_waiters:
+            waiting = []
+            for target, future in self._settle_waiters:
+                if target > self.updates_settled:
+                    waiting.append((target, future))
+                elif not future.done():
+                    future.set_result(None)
+            self._settle_waiters = waiting
         if error is None:
             return
         if isinstance(error, DatabaseUnavailable):
@@ -324,10 +350,17 @@ class WorksheetConsumer(AsyncWebsocketConsumer):
         self._closers.add(task)
         task.add_done_callback(self._closers.discard)
 
+    async def _settled(self, count: int) -> None:
+        """Wait until the first `count` updates this socket sent are committed (or refused)."""
+        if self.updates_settled >= count:
+            return
+        future = asyncio.get_running_loop().create_future()
+        self._settle_waiters.append((count, future))
+        await future
+
     async def _settle(self) -> None:
         """Wait until every update this socket sent so far is committed (or refused)."""
-        if self.in_flight:
-            await asyncio.wait(list(self.in_flight))
+        await self._settled(self.updates_sent)
 
     # --- channel layer events ----------------------------------------------------------------------
 
