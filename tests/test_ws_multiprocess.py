@@ -75,6 +75,62 @@ async def test_it_converges_with_a_client_on_each_of_two_server_processes(  # ty
         await client.close()
 
 
+async def test_a_room_in_one_process_keeps_its_updates_off_redis_until_another_process_loads_it(  # type: ignore[no-untyped-def]
+    asgi_server_factory, worksheet, cookies
+) -> None:
+    """With a load balancer that keeps a worksheet on one process, Redis carries only hellos.
+
+    The test listens on the room's group as a third process would (a real pub/sub subscriber on
+    the same Redis): first silently, then after saying hello itself.
+    """
+    from channels_redis.pubsub import RedisPubSubChannelLayer
+
+    url = shared_redis_url()
+    layer = RedisPubSubChannelLayer(hosts=[url], prefix=settings.CHANNELS_PREFIX)
+    channel = await layer.new_channel()
+    await layer.group_add(f"ws-room-{worksheet.pk}", channel)
+    heard: list[dict] = []
+
+    async def listen() -> None:
+        while True:
+            heard.append(await layer.receive(channel))
+
+    listening = asyncio.get_running_loop().create_task(listen())
+    try:
+        server = asgi_server_factory(REDIS_URL=url)
+        dana = await NetYClient.open(server.url, shared_path(worksheet.pk), cookies["student"])
+        assert await dana.wait_until(lambda: dana.got_step2 > 0)
+        for i in range(20):
+            await dana.edit(YPeer.insert("what_we_found", None, f"<a{i}>"))
+        await dana.ask_saved()
+        assert await dana.wait_until(lambda: YPeer.covers_state(dana.doc.get_state(), dana.server_state))
+        await asyncio.sleep(0.3)
+        kinds = {message["type"] for message in heard}
+        assert kinds == {"room.hello"}, kinds  # the room said it is loaded; its edits stayed in the process
+
+        # Another process loads the room: from then on the room publishes, and welcomes it.
+        await layer.group_send(
+            f"ws-room-{worksheet.pk}", {"type": "room.hello", "origin": "elsewhere", "welcome": False}
+        )
+        assert await dana.wait_until(lambda: any(m.get("welcome") for m in heard), timeout=5)
+        await dana.edit(YPeer.insert("what_we_found", None, "<after-hello>"))
+
+        def published() -> bool:
+            return any(
+                b"<after-hello>" in bytes(update)
+                for message in heard
+                if message["type"] == "room.updates"
+                for update in message["updates"]
+            )
+
+        assert await dana.wait_until(published, timeout=5)
+        await dana.close()
+    finally:
+        listening.cancel()
+        await layer.group_discard(f"ws-room-{worksheet.pk}", channel)
+        await layer.flush()
+
+
 async def test_it_loses_nothing_acknowledged_when_the_server_is_killed(asgi_server_factory, worksheet, cookies) -> None:  # type: ignore[no-untyped-def]
     server = asgi_server_factory()
     dana = await NetYClient.open(server.url, shared_path(worksheet.pk), cookies["student"])

@@ -13,6 +13,12 @@ subscription per room per process, every message stamped with (process id, seque
 in a sender's sequence, or the periodic check, makes the room read what it lacks from the log.
 Awareness (presence) is relayed the same way and kept per clientID for late joiners.
 
+Only rooms loaded in more than one process publish: each room says "hello" on its group when it
+loads and every PRESENCE_SECONDS, and "bye" when it unloads. A process that learns of a new peer
+process answers with a "welcome" hello and, from then on, publishes; whoever receives a welcome
+reads the log once, which covers what was committed before the other side started publishing. With
+a load balancer that sends a worksheet's sockets to one process, Redis carries only these hellos.
+
 Rooms live in a registry per event loop (one loop in production; a fresh one per async test).
 """
 
@@ -29,7 +35,7 @@ import secrets
 import socket
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -78,8 +84,12 @@ DEFAULTS: dict[str, Any] = {
     # time. Answers are derived data and their database work competes with live sync for the GIL:
     # when many rooms are busy they take turns (answers arrive later) instead of sync slowing down.
     "MATERIALISE_TIME_SHARE": 0.25,
-    "CATCHUP_SECONDS": 5.0,  # periodic log check when several processes share a channel layer
-    "CATCHUP_SECONDS_SINGLE": 30.0,  # ... and with the in-memory layer (one process)
+    "CATCHUP_SECONDS": 5.0,  # periodic log check while another process has the same room loaded
+    "CATCHUP_SECONDS_SINGLE": 30.0,  # ... and while no other process has it
+    # A room tells the other processes it is loaded here (room.hello) this often; one not heard of
+    # for PRESENCE_EXPIRY is taken to be gone, and nothing more is published for it.
+    "PRESENCE_SECONDS": 5.0,
+    "PRESENCE_EXPIRY_SECONDS": 16.0,
     "AWARENESS_TIMEOUT_SECONDS": 30.0,
     "AWARENESS_TOMBSTONE_SECONDS": 600.0,
     # A browser tab speaks for one clientID per document (two if Yjs renews it). Without a cap one
@@ -167,6 +177,7 @@ class Room:
         self.seq = 0
         self.remote_seq: dict[str, int] = {}
         self.last_remote_at = 0.0
+        self.remotes: dict[str, float] = {}  # other processes with this room loaded: origin -> last heard (monotonic)
         self._outbox: list[tuple[bytes, Peer | None]] = []
         self._outbox_remote: list[tuple[int, bytes]] = []
         self._flush_scheduled = False
@@ -207,6 +218,8 @@ class Room:
                 self.channel = await self.layer.new_channel()
                 await self.layer.group_add(self.key.group, self.channel)
                 self._spawn(self._listen())
+                # Before reading the log: a process that starts publishing now is read from the log too.
+                await self._hello(welcome=False)
             loaded = await persistence.maintenance.submit(persistence.load_room, self.key)
             doc, skipped = rebuild_doc(loaded.updates)
             self.doc = doc
@@ -216,6 +229,8 @@ class Room:
             self.known_ids = set(loaded.ids)
             self.snapshot_version = loaded.snapshot_version
             self._schedule_periodic()
+            if self.cross_process:
+                self._schedule_presence()
             if loaded.ids:
                 # Log rows left over (a crash, or another process is active): refresh the answers.
                 self._mark_dirty(edited=False)
@@ -240,6 +255,8 @@ class Room:
                 task.cancel()
         if self.channel is not None and self.layer is not None:
             try:
+                if self.remotes:
+                    await self.layer.group_send(self.key.group, {"type": "room.bye", "origin": PROCESS_ID})
                 await self.layer.group_discard(self.key.group, self.channel)
             except Exception:
                 log.warning("room %s: leaving the channel group failed", self.key.name, exc_info=True)
@@ -353,9 +370,18 @@ class Room:
             return None
         return integrated[0] if len(integrated) == 1 else pycrdt.merge_updates(*integrated)
 
-    def store(self, update: bytes, author_id: int | None, sender: Peer | None) -> asyncio.Future[int]:
-        """Append to the log; once committed apply to `doc` and fan out (even if the sender left)."""
-        future: asyncio.Future[int] = self.loop.create_future()
+    def store(
+        self,
+        update: bytes,
+        author_id: int | None,
+        sender: Peer | None,
+        on_stored: Callable[[BaseException | None], None] | None = None,
+    ) -> None:
+        """Append to the log; once committed apply to `doc` and fan out (even if the sender left).
+
+        `on_stored(None)` (or `on_stored(error)` when the log refused it) runs on the loop after
+        that, in commit order. A plain callback, not a future: this runs for every keystroke.
+        """
         self._unsaved_seq += 1
         token = self._unsaved_seq
         self._unsaved[token] = update
@@ -364,15 +390,14 @@ class Room:
             self._unsaved.pop(token, None)
             if error is not None or row_id is None:
                 self._reset_twin()
-                if not future.done():
-                    future.set_exception(error or persistence.DatabaseUnavailable("no row id"))
+                if on_stored is not None:
+                    on_stored(error or persistence.DatabaseUnavailable("no row id"))
                 return
             self._committed(update, row_id, sender)
-            if not future.done():
-                future.set_result(row_id)
+            if on_stored is not None:
+                on_stored(None)
 
         persistence.writer.append(self.key, update, author_id, on_done)
-        return future
 
     def _committed(self, update: bytes, row_id: int, sender: Peer | None) -> None:
         try:
@@ -393,10 +418,12 @@ class Room:
     def _schedule_flush(self) -> None:
         if not self._flush_scheduled and not self.closed:
             self._flush_scheduled = True
-            self._spawn(self._flush())
+            self.registry.flush_soon(self)
 
     async def _flush(self) -> None:
         self._flush_scheduled = False
+        if self.closed:
+            return
         frames, self._outbox = self._outbox, []
         remote, self._outbox_remote = self._outbox_remote, []
         for frame, sender in frames:
@@ -448,9 +475,40 @@ class Room:
 
     # --- cross-process ------------------------------------------------------------------------
 
+    def has_remotes(self) -> bool:
+        """Whether another process has this room loaded (heard of within PRESENCE_EXPIRY_SECONDS)."""
+        if not self.remotes:
+            return False
+        oldest = time.monotonic() - conf("PRESENCE_EXPIRY_SECONDS")
+        for origin, heard in list(self.remotes.items()):
+            if heard < oldest:
+                del self.remotes[origin]
+                self.remote_seq.pop(origin, None)
+        return bool(self.remotes)
+
+    async def _hello(self, *, welcome: bool) -> None:
+        if not self.cross_process or self.layer is None or self.closed:
+            return
+        try:
+            message = {"type": "room.hello", "origin": PROCESS_ID, "welcome": welcome}
+            await self.layer.group_send(self.key.group, message)
+        except Exception:
+            log.warning("room %s: channel layer send failed", self.key.name, exc_info=True)
+
+    def _schedule_presence(self) -> None:
+        self._timer("presence", conf("PRESENCE_SECONDS") * random.uniform(0.9, 1.1), self._on_presence_timer)  # noqa: S311
+
+    def _on_presence_timer(self) -> None:
+        if self.closed:
+            return
+        self._spawn(self._hello(welcome=False))
+        self._schedule_presence()
+
     async def _publish(self, message: dict[str, Any]) -> None:
         if not self.cross_process or self.layer is None or self.closed:
             return
+        if not self.has_remotes():
+            return  # nobody else listens; the log has it for whoever loads the room later
         if message["type"] == "room.updates":
             self.seq += 1  # only updates are sequenced: a gap means a missed update
         message = {**message, "origin": PROCESS_ID, "seq": self.seq}
@@ -462,6 +520,12 @@ class Room:
 
     async def _listen(self) -> None:
         assert self.layer is not None
+        # Messages wait in the channel until the room is loaded: applied to the empty document of a
+        # room still loading, they would be thrown away with it.
+        try:
+            await asyncio.shield(self.ready)
+        except Exception:
+            return
         while not self.closed and self.channel is not None:
             try:
                 message = await self.layer.receive(self.channel)
@@ -483,6 +547,24 @@ class Room:
             return
         self.last_remote_at = time.monotonic()
         kind = message.get("type")
+        if kind == "room.bye":
+            self.remotes.pop(origin, None)
+            self.remote_seq.pop(origin, None)
+            self._schedule_periodic()
+            return
+        known = self.has_remotes() and origin in self.remotes
+        self.remotes[origin] = self.last_remote_at
+        if not known:
+            # A process we did not know has this room: publish from now on, tell it so (a welcome
+            # makes it read the log for what we committed before), show it who is here, and check
+            # the log more often.
+            await self._hello(welcome=True)
+            await self._publish_local_awareness()
+            self._schedule_periodic()
+        if kind == "room.hello":
+            if message.get("welcome"):
+                self.request_catch_up()
+            return
         if kind == "room.updates":
             seq = int(message.get("seq", 0))
             last = self.remote_seq.get(origin)
@@ -543,7 +625,7 @@ class Room:
             self._catching_up = False
 
     def _schedule_periodic(self) -> None:
-        interval = conf("CATCHUP_SECONDS") if self.cross_process else conf("CATCHUP_SECONDS_SINGLE")
+        interval = conf("CATCHUP_SECONDS") if self.has_remotes() else conf("CATCHUP_SECONDS_SINGLE")
         # Rooms of a class load within seconds of each other; spread their checks over the interval
         # so they do not all hit the maintenance thread at once.
         self._timer("periodic", interval * random.uniform(0.75, 1.25), self._periodic)  # noqa: S311 - not security
@@ -700,6 +782,20 @@ class Room:
                 {"type": "room.awareness", "teacher": is_teacher, "update": encode_awareness_update(accepted)}
             )
 
+    async def _publish_local_awareness(self) -> None:
+        """Send the states of this process's sockets to the other processes (one message per kind
+        of sender, as the receiving side shows quiet teachers to teachers only)."""
+        for is_teacher in (False, True):
+            entries = [
+                AwarenessEntry(client_id, record.clock, record.state)
+                for client_id, record in self.awareness.items()
+                if record.owner is not None and record.state is not None and record.is_teacher == is_teacher
+            ]
+            if entries:
+                await self._publish(
+                    {"type": "room.awareness", "teacher": is_teacher, "update": encode_awareness_update(entries)}
+                )
+
     def _for_students(self, entries: list[AwarenessEntry], *, is_teacher: bool) -> list[AwarenessEntry]:
         if not is_teacher:
             return entries
@@ -764,6 +860,32 @@ class Registry:
         self._budget = float(conf("MATERIALISE_TIME_SHARE"))
         self._budget_at = time.monotonic()
         self._pump_timer: asyncio.TimerHandle | None = None
+        # Rooms with committed updates to fan out (flush_soon).
+        self._to_flush: list[Room] = []
+        self._flush_pending = False
+        self._flush_tasks: set[asyncio.Task[None]] = set()
+
+    def flush_soon(self, room: Room) -> None:
+        """Fan out `room`'s committed updates soon, in one task with every other room committed meanwhile.
+
+        A commit of the writer thread delivers updates of many rooms at once; a task per room per
+        commit was a twentieth of the event loop's time.
+        """
+        self._to_flush.append(room)
+        if not self._flush_pending:
+            self._flush_pending = True
+            task = self.loop.create_task(self._flush_rooms())
+            self._flush_tasks.add(task)
+            task.add_done_callback(self._flush_tasks.discard)
+
+    async def _flush_rooms(self) -> None:
+        self._flush_pending = False
+        due, self._to_flush = self._to_flush, []
+        for room in due:
+            try:
+                await room._flush()
+            except Exception:
+                log.exception("room %s: fan-out failed", room.key.name)
 
     def materialise_soon(self, room: Room) -> None:
         self._to_materialise[room] = None
