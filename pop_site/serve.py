@@ -18,6 +18,10 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 
 # Messages a socket may have waiting for the application before uvicorn stops reading it.
 READ_AHEAD = 8
+# uvicorn's own frame limit (16 MiB by default) times READ_AHEAD is what one socket may hold in
+# memory. The worksheet socket closes at 512 KiB with its own message (worksheets/rooms.py); frames
+# past this never reach it and are closed by uvicorn, with the same code (1009).
+MAX_FRAME_BYTES = 1024 * 1024
 
 
 class ReadAheadWebSocketProtocol(WebSocketsSansIOProtocol):
@@ -49,6 +53,7 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         uds=args.uds,
         ws=ReadAheadWebSocketProtocol,
+        ws_max_size=MAX_FRAME_BYTES,
         loop=args.loop,
         lifespan="off",
         proxy_headers=args.proxy_headers,

@@ -48,6 +48,7 @@ class AsgiServer:
     env: dict[str, str]
     log_path: Path
     process: subprocess.Popen[bytes] | None = field(default=None)
+    production: bool = False  # `python -m pop_site.serve` (uvicorn) instead of runserver (daphne)
 
     @property
     def url(self) -> str:
@@ -59,8 +60,11 @@ class AsgiServer:
 
     def start(self, timeout: float = 30) -> AsgiServer:
         log = self.log_path.open("ab")
+        command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{self.port}"]
+        if self.production:
+            command = [sys.executable, "-m", "pop_site.serve", "--host", "127.0.0.1", "--port", str(self.port)]
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{self.port}"],
+            command,
             cwd=ROOT,
             env=self.env,
             stdout=log,
@@ -102,7 +106,7 @@ class AsgiServer:
 def asgi_server_factory(transactional_db: None, tmp_path: Path) -> Iterator[Callable[..., AsgiServer]]:
     servers: list[AsgiServer] = []
 
-    def start(**extra_env: str) -> AsgiServer:
+    def start(*, production: bool = False, **extra_env: str) -> AsgiServer:
         env = {
             **os.environ,
             "DEBUG": "1",
@@ -118,7 +122,7 @@ def asgi_server_factory(transactional_db: None, tmp_path: Path) -> Iterator[Call
         if settings.REDIS_URL and "REDIS_URL" not in extra_env:
             env["REDIS_URL"] = settings.REDIS_URL
         port = free_port()  # logs named by port: the drills start servers side by side from threads
-        server = AsgiServer(port=port, env=env, log_path=tmp_path / f"server-{port}.log")
+        server = AsgiServer(port=port, env=env, log_path=tmp_path / f"server-{port}.log", production=production)
         servers.append(server)
         server.start()
         return server
