@@ -194,6 +194,7 @@ class UpdateWriter(DbThread):
         self.retry_for = retry_for
         self.batches = 0
         self.rows = 0
+        self._staged: dict[asyncio.AbstractEventLoop, list[PendingWrite]] = {}  # per loop, until its next turn
 
     def append(
         self,
@@ -202,10 +203,23 @@ class UpdateWriter(DbThread):
         author_id: int | None,
         on_done: Callable[[int | None, BaseException | None], None],
     ) -> None:
-        """Queue one update; `on_done(row_id, None)` or `on_done(None, error)` runs on this loop."""
+        """Queue one update; `on_done(row_id, None)` or `on_done(None, error)` runs on this loop.
+
+        Updates are handed to the thread once per turn of the event loop, all together: a hand-over
+        per update woke the thread (and made it take the GIL) for every keystroke of every student.
+        """
         loop = asyncio.get_running_loop()
-        self._ensure_started()
-        self._queue.put(PendingWrite(key, data, author_id, on_done, loop))
+        staged = self._staged.get(loop)
+        if staged is None:
+            staged = self._staged[loop] = []
+            loop.call_soon(self._hand_over, loop)
+        staged.append(PendingWrite(key, data, author_id, on_done, loop))
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        staged = self._staged.pop(loop, None)
+        if staged:
+            self._ensure_started()
+            self._queue.put(staged)
 
     def _run(self) -> None:
         while True:
@@ -214,10 +228,10 @@ class UpdateWriter(DbThread):
             except queue.Empty:
                 connection.close()
                 continue
-            if not isinstance(first, PendingWrite):  # a plain job (close_connection, tests)
+            if not isinstance(first, list):  # a plain job (close_connection, tests)
                 self._handle(first)
                 continue
-            batch = [first]
+            batch = list(first)
             deadline = time.monotonic() + self.linger
             others = []
             while len(batch) < MAX_BATCH:
@@ -226,8 +240,12 @@ class UpdateWriter(DbThread):
                     item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
                 except queue.Empty:
                     break
-                (batch if isinstance(item, PendingWrite) else others).append(item)
-            self._write(batch)
+                if isinstance(item, list):
+                    batch.extend(item)
+                else:
+                    others.append(item)
+            for start in range(0, len(batch), MAX_BATCH):
+                self._write(batch[start : start + MAX_BATCH])
             for item in others:
                 self._handle(item)
 
@@ -276,10 +294,12 @@ class UpdateWriter(DbThread):
 
     def _insert(self, batch: list[PendingWrite]) -> list[int]:
         now = timezone.now()  # one clock reading per batch: the rows are stored together
-        with transaction.atomic():
-            if not connection.features.can_return_rows_from_bulk_insert:
-                return [row.pk for row in DocUpdate.objects.bulk_create([self._row(item, now) for item in batch])]
+        if connection.features.can_return_rows_from_bulk_insert:
+            # One statement, so a transaction of its own in autocommit mode: no BEGIN and COMMIT
+            # round trips around it (PostgreSQL), all rows or none either way.
             return _insert_returning_ids(batch, now)
+        with transaction.atomic():  # bulk_create may split a batch into several statements
+            return [row.pk for row in DocUpdate.objects.bulk_create([self._row(item, now) for item in batch])]
 
     def _insert_one(self, item: PendingWrite) -> tuple[int | None, BaseException | None]:
         try:

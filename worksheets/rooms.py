@@ -420,20 +420,20 @@ class Room:
             self._flush_scheduled = True
             self.registry.flush_soon(self)
 
-    async def _flush(self) -> None:
+    async def _flush(self) -> dict[str, Any] | None:
+        """Send committed updates to this process's sockets; return the message for other processes."""
         self._flush_scheduled = False
         if self.closed:
-            return
+            return None
         frames, self._outbox = self._outbox, []
         remote, self._outbox_remote = self._outbox_remote, []
         for frame, sender in frames:
             for peer in list(self.peers):
                 if peer is not sender:
                     await peer.send_frame(frame)
-        if remote:
-            await self._publish(
-                {"type": "room.updates", "ids": [row_id for row_id, _ in remote], "updates": [u for _, u in remote]}
-            )
+        if not remote:
+            return None
+        return {"type": "room.updates", "ids": [row_id for row_id, _ in remote], "updates": [u for _, u in remote]}
 
     def _apply_known(self, updates: Iterable[bytes], ids: Iterable[int]) -> bytes | None:
         """Apply updates that are already in the log (from another process or a catch-up)."""
@@ -881,11 +881,19 @@ class Registry:
     async def _flush_rooms(self) -> None:
         self._flush_pending = False
         due, self._to_flush = self._to_flush, []
+        # Sockets of this process first: Redis takes one publish at a time, and partners here
+        # should not wait for it.
+        remote = []
         for room in due:
             try:
-                await room._flush()
+                message = await room._flush()
             except Exception:
                 log.exception("room %s: fan-out failed", room.key.name)
+                continue
+            if message is not None:
+                remote.append((room, message))
+        for room, message in remote:
+            await room._publish(message)
 
     def materialise_soon(self, room: Room) -> None:
         self._to_materialise[room] = None
