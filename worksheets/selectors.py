@@ -84,25 +84,27 @@ def worksheet_progress(*, worksheet_id: int) -> dict[str, Any] | None:
 
     This is the payload of the live dashboard hook (group "class-<classroom_id>-live").
     """
-    worksheet = (
-        Worksheet.objects.select_related("assignment__protocol_version", "havruta").filter(pk=worksheet_id).first()
-    )
+    # Runs after every burst of typing in every open worksheet (on the live sync's maintenance
+    # thread): plain rows, no ordering to compile, no model instances for the answers.
+    worksheet = Worksheet.objects.select_related("assignment__protocol_version", "havruta").filter(pk=worksheet_id)
+    worksheet = next(iter(worksheet.order_by()[:1]), None)
     if worksheet is None:
         return None
-    members = set(worksheet.havruta.memberships.values_list("student_id", flat=True))
+    members = set(worksheet.havruta.memberships.order_by().values_list("student_id", flat=True))
     shared = protocol_fields(worksheet, scope="shared")
     personal = protocol_fields(worksheet, scope="personal")
     shared_keys = {f["key"] for f in shared}
     personal_keys = {f["key"] for f in personal}
     words = filled = 0
-    for answer in FieldAnswer.objects.filter(worksheet=worksheet).only("field_key", "student_id", "value"):
-        counted = (answer.student_id is None and answer.field_key in shared_keys) or (
-            answer.student_id in members and answer.field_key in personal_keys
+    answers = FieldAnswer.objects.filter(worksheet_id=worksheet.pk).order_by()
+    for field_key, student_id, value in answers.values_list("field_key", "student_id", "value"):
+        counted = (student_id is None and field_key in shared_keys) or (
+            student_id in members and field_key in personal_keys
         )
         if not counted:
             continue
-        words += count_words(answer.value)
-        filled += int(is_filled(answer.value))
+        words += count_words(value)
+        filled += int(is_filled(value))
     return {
         "worksheet": worksheet.pk,
         "havruta": worksheet.havruta_id,
