@@ -712,42 +712,33 @@ def print_capacity(rows: list[Row], server: str) -> None:
     ratio(ours, SYSTEMS["channels"], f"{ours} / channels relay")
     if server != "daphne":
         ratio(ours, SYSTEMS["daphne"], f"{ours} / ours daphne")
-    # Two processes against one at the same load: each process has a core of its own in production,
-    # so the capacity ratio is 2 x (CPU of one process) / (CPU of both), from runs at the same N.
+    # Two ways to set two processes beside one, from runs of the same total load N (each process has
+    # a core of its own in production, so the ratio is 2 x CPU(one, N) / CPU(two, N)), and from runs of
+    # the same load per process (two at N each carry N/2, as one process at N/2 does: 4 x CPU(one,
+    # N/2) / CPU(two, N), where 2.0 means Redis costs nothing). The first compares each of the two
+    # processes at half the load of the single one, where a process spends more per havruta (fewer
+    # updates per wake-up and per commit), so it is the lower of the two.
+    comparisons = (
+        ("same total load", 1, 2, "CPU at {n2} havrutot: {c1:.0f}% for one process, {c2:.0f}% for two"),
+        ("same load per process", 2, 4, "one process at {n1} havrutot: {c1:.0f}%; two at {n2}: {c2:.0f}%"),
+    )
     for two_label, what in ((two, "partners apart"), (SYSTEMS["ours2s"].format(server=server), "each havruta on one")):
-        same = [
-            (r2, r1)
-            for r2 in rows
-            if r2.system == two_label
-            for r1 in rows
-            if r1.system == ours and r1.havrutot == r2.havrutot
-        ]
-        if same:
-            r2, r1 = max(same, key=lambda pair: pair[0].havrutot)
+        for how, load_factor, cpu_factor, detail in comparisons:
+            pairs = [
+                (r2, r1)
+                for r2 in rows
+                if r2.system == two_label
+                for r1 in rows
+                if r1.system == ours and load_factor * r1.havrutot == r2.havrutot
+            ]
+            if not pairs:
+                continue
+            r2, r1 = max(pairs, key=lambda pair: pair[0].havrutot)
             star = "" if r1.met and r2.met else "*"
             print(
-                f"  two processes + Redis, {what} / one process, same total load (target >= 1.7): "
-                f"{2 * r1.cpu / r2.cpu:.2f}{star}"
-                f" (CPU at {r2.havrutot} havrutot: {r1.cpu:.0f}% for one process, {r2.cpu:.0f}% for two)"
-            )
-        # The same load per process: two processes at N each carry N/2, as one process at N/2 does, so
-        # the ratio is 4 x CPU(one process, N/2) / CPU(two, N) and 2.0 means Redis costs nothing. The
-        # ratio above compares each process at half the load of the single one, where a process
-        # spends more per havruta (fewer updates per wake-up and per commit), so it is lower.
-        half = [
-            (r2, r1)
-            for r2 in rows
-            if r2.system == two_label
-            for r1 in rows
-            if r1.system == ours and 2 * r1.havrutot == r2.havrutot
-        ]
-        if half:
-            r2, r1 = max(half, key=lambda pair: pair[0].havrutot)
-            star = "" if r1.met and r2.met else "*"
-            print(
-                f"  two processes + Redis, {what} / one process, same load per process (target >= 1.7): "
-                f"{4 * r1.cpu / r2.cpu:.2f}{star} (one process at {r1.havrutot} havrutot: {r1.cpu:.0f}%; "
-                f"two at {r2.havrutot}: {r2.cpu:.0f}%)"
+                f"  two processes + Redis, {what} / one process, {how} (target >= 1.7): "
+                f"{cpu_factor * r1.cpu / r2.cpu:.2f}{star} "
+                f"({detail.format(n1=r1.havrutot, n2=r2.havrutot, c1=r1.cpu, c2=r2.cpu)})"
             )
     if any(not met for _ref, met in reference.values()):
         print("  * from runs that missed the targets: a lower bound on cost, so an upper bound on capacity")

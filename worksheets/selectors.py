@@ -86,9 +86,9 @@ def worksheet_progress(*, worksheet_id: int) -> dict[str, Any] | None:
     """
     # Runs after every burst of typing in every open worksheet (on the live sync's maintenance
     # thread): plain rows, no ordering to compile, no model instances for the answers.
-    worksheet = Worksheet.objects.select_related("assignment__protocol_version", "havruta").filter(pk=worksheet_id)
-    worksheet = next(iter(worksheet.order_by()[:1]), None)
-    if worksheet is None:
+    try:
+        worksheet = Worksheet.objects.select_related("assignment__protocol_version", "havruta").get(pk=worksheet_id)
+    except Worksheet.DoesNotExist:
         return None
     members = set(worksheet.havruta.memberships.order_by().values_list("student_id", flat=True))
     shared = protocol_fields(worksheet, scope="shared")
