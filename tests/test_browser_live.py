@@ -131,6 +131,11 @@ def test_it_runs_a_live_session_from_help_request_to_reflection(world: World, op
     # Nothing to pause or resume before a step runs.
     expect(teacher.get_by_role("button", name="Pause", exact=True)).to_be_disabled()
     expect(teacher.get_by_role("button", name="Resume", exact=True)).to_be_disabled()
+    # ... and they look it, not like the active "Add 1 minute" beside them.
+    looks = "b => [getComputedStyle(b).cursor, getComputedStyle(b).borderStyle, getComputedStyle(b).color]"
+    pause_look = teacher.get_by_role("button", name="Pause", exact=True).evaluate(looks)
+    add_look = teacher.get_by_role("button", name="Add 1 minute").evaluate(looks)
+    assert pause_look[:2] == ["not-allowed", "dashed"] and pause_look[2] != add_look[2], (pause_look, add_look)
     teacher.get_by_role("button", name="Start the first step").click()
     for student in (dana, eli):
         expect(student.locator(".live-banner")).to_contain_text("Two more minutes, then we share.", timeout=WAIT)

@@ -130,6 +130,20 @@ def test_it_shows_every_havruta_with_its_members_progress_and_help(world, lesson
     assert html.index(first) < html.index(second)
 
 
+def test_a_card_says_not_started_once_and_still_says_it_beside_a_help_request(world, lesson) -> None:  # type: ignore[no-untyped-def]
+    services_live.help_request_create(worksheet=lesson[2], student=world.classmate, note="")
+    html = client_for(world, "teacher").get(reverse("classrooms:live", args=[world.classroom.pk])).content.decode()
+    grid = html.split("data-live-grid>", 1)[1].split("</ol>", 1)[0]
+    cards = {
+        havruta: grid.split(f'data-havruta="{havruta}"', 1)[1].split('<li class="live-card', 1)[0]
+        for havruta in (lesson[1].havruta_id, lesson[2].havruta_id)
+    }
+    assert cards[lesson[1].havruta_id].count("Not started") == 1  # the badge; no second line saying it again
+    quiet, asking = cards[lesson[1].havruta_id], cards[lesson[2].havruta_id]
+    assert 'class="live-step"' not in quiet
+    assert "Asked for help" in asking and asking.count("Not started") == 1
+
+
 def test_it_sorts_by_need_help_then_idle_then_not_started(world) -> None:  # type: ignore[no-untyped-def]
     session, _students = big_class(classroom=world.classroom, havrutot=4)
     sheets = assign_lesson(session=session)

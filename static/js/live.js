@@ -119,7 +119,8 @@
       members.append(item)
     })
     li.append(members)
-    li.append(el('p', 'live-step', row.step || S.notStarted))
+    // With no step yet, the badge already says "Not started" unless it shows something else.
+    if (row.step || rank !== 2) li.append(el('p', 'live-step', row.step || S.notStarted))
 
     var progressBox = el('div', 'live-progress')
     var progress = document.createElement('progress')
